@@ -1,0 +1,27 @@
+"""Run every benchmarks/bench_*.py module's main(), in name order; `python -m benchmarks NAME`
+runs only the modules whose name contains NAME."""
+import importlib
+import pkgutil
+import sys
+import time
+
+import benchmarks
+
+
+def main(selected: list[str]) -> int:
+    names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
+                   if m.name.startswith("bench_"))
+    names = [n for n in names if not selected or any(s in n for s in selected)]
+    if not names:
+        print("No benchmarks to run yet (add benchmarks/bench_<name>.py with a main()).")
+        return 0
+    for name in names:
+        print(f"== {name}")
+        started = time.perf_counter()
+        importlib.import_module(f"benchmarks.{name}").main()
+        print(f"== {name} took {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
