@@ -1,0 +1,103 @@
+"""Fully connected (MLP) encoders, decoders and autoencoders.
+
+An autoencoder is two networks: the encoder E maps an image x to a short code z, the decoder G
+maps the code back to an image x_hat. Both are stacks of Linear layers with an activation in
+between; the sizes are given as one list, e.g. [784, 1000, 500, 250, 2] (Hinton and
+Salakhutdinov 2006), and the decoder mirrors it.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "softplus": nn.Softplus,
+    "identity": nn.Identity,
+}
+
+
+def make_activation(name: str | None) -> nn.Module:
+    """'relu', 'sigmoid', 'tanh', 'softplus', or None / 'identity' for no activation."""
+    key = "identity" if name is None else name.lower()
+    if key not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {name!r}: choose from {sorted(ACTIVATIONS)} or None")
+    return ACTIVATIONS[key]()
+
+
+def mlp(sizes: list[int], activation: str | None = "relu",
+        out_activation: str | None = None) -> nn.Sequential:
+    """Linear layers sizes[0] -> sizes[1] -> ... -> sizes[-1], `activation` between them and
+    `out_activation` after the last one."""
+    if len(sizes) < 2:
+        raise ValueError(f"An MLP needs at least an input and an output size, got {sizes}")
+    make_activation(activation), make_activation(out_activation)   # fail early on a typo
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        last = i == len(sizes) - 2
+        layers.append(make_activation(out_activation if last else activation))
+    return nn.Sequential(*layers)
+
+
+class Autoencoder(nn.Module):
+    """x -> encoder -> z -> decoder -> x_hat, with the decoder mirroring the encoder's sizes.
+
+    sizes:           encoder layer sizes, input first and code size last, e.g. [784, 256, 32]
+    activation:      between hidden layers (both networks)
+    code_activation: on the code z (None keeps it linear, as in Hinton and Salakhutdinov 2006)
+    out_activation:  on x_hat ('sigmoid' keeps pixels in [0, 1])
+    """
+
+    def __init__(self, sizes: list[int], activation: str | None = "relu",
+                 code_activation: str | None = None, out_activation: str | None = "sigmoid"):
+        super().__init__()
+        self.config = dict(kind="Autoencoder", sizes=list(sizes), activation=activation,
+                           code_activation=code_activation, out_activation=out_activation)
+        self.encoder = mlp(list(sizes), activation, code_activation)
+        self.decoder = mlp(list(sizes)[::-1], activation, out_activation)
+
+    @property
+    def code_size(self) -> int:
+        return self.config["sizes"][-1]
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+def first_layer_filters(model: nn.Module) -> torch.Tensor:
+    """The weights of the first Linear layer as images: (hidden units, 28, 28). Each row of the
+    weight matrix is what one hidden unit 'looks for' in the input."""
+    first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    weight = first.weight.detach().cpu()
+    side = int(round(weight.shape[1] ** 0.5))
+    return weight.reshape(-1, side, side)
+
+
+@torch.no_grad()
+def encode_all(model: nn.Module, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+    """Codes of all rows of x, in evaluation mode and batches, returned on the CPU."""
+    return _apply_in_batches(model.encode, model, x, batch_size)
+
+
+@torch.no_grad()
+def reconstruct_all(model: nn.Module, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+    """x_hat for all rows of x, in evaluation mode and batches, returned on the CPU."""
+    return _apply_in_batches(model, model, x, batch_size)
+
+
+def _apply_in_batches(fn, model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = [fn(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(out)

@@ -1,0 +1,148 @@
+"""Figures in one style: digit grids, code scatters, loss curves, and fast redraws for widgets."""
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from PIL import Image
+
+CLASS_COLOURS = plt.get_cmap("tab10")
+
+
+def use_course_style() -> None:
+    """The course's figure style: called once by each notebook's setup cell."""
+    plt.rcParams.update({
+        "figure.dpi": 100, "savefig.dpi": 100, "figure.facecolor": "white",
+        "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10,
+        "axes.spines.top": False, "axes.spines.right": False,
+        "image.cmap": "gray", "image.interpolation": "nearest",
+        "legend.fontsize": 8, "legend.frameon": False,
+    })
+
+
+def as_images(x) -> np.ndarray:
+    """(N, 784) or (N, 28, 28) tensor/array -> (N, 28, 28) NumPy array."""
+    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if x.ndim == 2:                          # flat rows of D pixels -> sqrt(D) x sqrt(D)
+        side = int(round(np.sqrt(x.shape[1])))
+        x = x.reshape(-1, side, side)
+    return x
+
+
+def digit_rows(rows: dict, n: int = 10, title: str | None = None, cell: float = 0.9,
+               column_titles: list | None = None):
+    """One row of n images per entry of `rows` ({"label": images}), the label on the left,
+    optional titles over the columns. Pixel values on a fixed scale 0 (black) to 1 (white)."""
+    fig, axes = plt.subplots(len(rows), n, figsize=(cell * n + 1.2, cell * len(rows) + 0.4),
+                             squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        images = as_images(images)
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(images[c], vmin=0, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center")
+    for c, column_title in enumerate(column_titles or []):
+        axes[0, c].set_title(column_title)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def filter_grid(filters, n: int = 32, ncols: int = 8, title: str | None = None, ax_size=0.9):
+    """First-layer weights as 28x28 images, each on its own symmetric scale (grey = 0,
+    white = positive, black = negative): what each hidden unit responds to."""
+    filters = as_images(filters)[:n]
+    nrows = int(np.ceil(len(filters) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ax_size * ncols, ax_size * nrows + 0.4),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, w in zip(axes.flat, filters):
+        limit = np.abs(w).max() or 1.0
+        ax.imshow(w, vmin=-limit, vmax=limit)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def code_scatter(ax, codes, labels, class_names=None, s: float = 4, legend: bool = True,
+                 xlabel: str = "$z_1$", ylabel: str = "$z_2$"):
+    """2-D codes as points coloured by class. Returns the PathCollection (for set_offsets)."""
+    codes = codes.detach().cpu().numpy() if isinstance(codes, torch.Tensor) else np.asarray(codes)
+    labels = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap=CLASS_COLOURS, vmin=-0.5,
+                        vmax=9.5, s=s, linewidths=0)
+    ax.set_xlabel(xlabel), ax.set_ylabel(ylabel)
+    if legend:
+        names = class_names or [str(i) for i in range(10)]
+        handles = [plt.Line2D([], [], marker="o", ls="", color=CLASS_COLOURS(i), label=name)
+                   for i, name in enumerate(names)]
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                  handletextpad=0.1, borderaxespad=0.2)
+    return points
+
+
+def loss_curves(histories: dict, ylabel: str, title: str | None = None, logy: bool = False):
+    """Training (solid) and held-out (dashed) loss per epoch, one colour per model."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for i, (name, history) in enumerate(histories.items()):
+        colour = f"C{i}"
+        epochs = np.arange(1, len(history["train_loss"]) + 1)
+        ax.plot(epochs, history["train_loss"], color=colour, label=f"{name} (train)")
+        if history.get("val_loss"):
+            ax.plot(epochs, history["val_loss"], color=colour, ls="--", label=f"{name} (test)")
+    ax.set_xlabel("epoch"), ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def figure_to_png(fig) -> bytes:
+    """Render a whole figure to PNG bytes (for an ipywidgets.Image)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class FastRedraw:
+    """Redraw only the parts of a figure that move, for widgets that must answer quickly.
+
+    The figure is drawn once without the `moving` artists and that picture is kept; each
+    update pastes it back, draws only the moving artists on top, and encodes the canvas as a
+    PNG. This is matplotlib's 'blitting', done on the off-screen Agg canvas.
+    """
+
+    def __init__(self, fig, moving: list):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        self.fig, self.moving = fig, moving
+        self.canvas = FigureCanvasAgg(fig)
+        for artist in moving:
+            artist.set_animated(True)       # left out of the full draw below
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+
+    def png(self) -> bytes:
+        self.canvas.restore_region(self.background)
+        for artist in self.moving:
+            artist.axes.draw_artist(artist) if artist.axes else self.fig.draw_artist(artist)
+        rgba = np.asarray(self.canvas.buffer_rgba())
+        buffer = io.BytesIO()
+        Image.fromarray(rgba[..., :3]).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+def close(fig) -> None:
+    """Free a figure that lives inside a widget (it is shown as a PNG, not by pyplot)."""
+    plt.close(fig)
+

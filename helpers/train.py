@@ -1,0 +1,103 @@
+"""Training: pick a device, seed, and `fit` a model on tensors held in memory.
+
+No DataLoader and no per-sample transforms: the whole data set is one tensor, and each batch is
+a slice of it in a shuffled order. For images this small that is the fastest way on a CPU.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from .losses import reconstruction_loss
+
+
+def pick_device(verbose: bool = False) -> torch.device:
+    """CUDA if there is a GPU, else Apple's MPS, else the CPU."""
+    if torch.cuda.is_available():
+        device = torch.device("cuda")
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        device = torch.device("mps")
+    else:
+        device = torch.device("cpu")
+    if verbose:
+        print(f"Device: {device} ({torch.get_num_threads()} CPU threads)")
+    return device
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed PyTorch's generators (CPU and GPU): called explicitly, never on import."""
+    torch.manual_seed(seed)
+
+
+SUBSET_TRAIN_SIZE = 4000   # training images in the default data set
+
+
+def epochs_for(n_train: int, subset_epochs: int) -> int:
+    """Epochs that show a model about as many images as `subset_epochs` passes over the
+    4,000-image subset: a notebook then takes about as long on full MNIST (60,000 images)."""
+    return max(1, round(subset_epochs * SUBSET_TRAIN_SIZE / n_train))
+
+
+def fit(model: torch.nn.Module, x_train: torch.Tensor, *, loss_fn=reconstruction_loss,
+        x_val: torch.Tensor | None = None, epochs: int = 10, batch_size: int = 128,
+        lr: float = 1e-3, schedule: str | None = None, weight_decay: float = 0.0,
+        seed: int = 0, device: torch.device | None = None, progress: bool = True,
+        desc: str = "training") -> dict:
+    """Train `model` with Adam to minimise `loss_fn(model, x_batch)` over shuffled batches.
+
+    schedule=None keeps the learning rate at `lr`; "cosine" lowers it along half a cosine
+    from `lr` to 0 over the epochs, which lets a model settle into the bottom of a minimum.
+
+    Returns the history: {"train_loss": [mean over each epoch], "val_loss": [after each epoch]}
+    (val_loss only when x_val is given). The model ends on `device` in evaluation mode.
+    """
+    device = device or pick_device()
+    model.to(device).train()
+    x_train = x_train.to(device)
+    x_val = x_val.to(device) if x_val is not None else None
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if schedule not in (None, "cosine"):
+        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}")
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs) if schedule else None
+    shuffle = torch.Generator().manual_seed(seed)       # its own generator: same order every run
+    n_batches = math.ceil(len(x_train) / batch_size)
+    history = {"train_loss": [], "val_loss": []}
+
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
+    for _ in bar:
+        order = torch.randperm(len(x_train), generator=shuffle).to(device)
+        total = torch.zeros((), device=device)
+        for i in range(n_batches):
+            batch = x_train[order[i * batch_size:(i + 1) * batch_size]]
+            loss = loss_fn(model, batch)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.detach() * len(batch)
+        history["train_loss"].append(total.item() / len(x_train))   # one sync per epoch
+        if scheduler is not None:
+            scheduler.step()
+        if x_val is not None:
+            history["val_loss"].append(evaluate_loss(model, x_val, loss_fn))
+        bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}")
+    model.eval()
+    if x_val is None:
+        del history["val_loss"]
+    return history
+
+
+@torch.no_grad()
+def evaluate_loss(model: torch.nn.Module, x: torch.Tensor, loss_fn=reconstruction_loss,
+                  batch_size: int = 4096) -> float:
+    """`loss_fn` averaged over all of x (in evaluation mode), as a float."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        batch = x[i:i + batch_size].to(device)
+        total += loss_fn(model, batch).item() * len(batch)
+    model.train(was_training)
+    return total / len(x)
