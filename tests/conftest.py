@@ -1,0 +1,23 @@
+import pytest
+import torch
+
+from helpers.data import ImageData
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """An empty model cache of the test's own, so tests never touch data/cache/."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("AE_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def tiny_data():
+    """200 training and 50 test 'images' of 784 pixels in [0, 1], with labels 0-9."""
+    g = torch.Generator().manual_seed(0)
+    return ImageData(x_train=torch.rand(200, 784, generator=g),
+                     y_train=torch.arange(200) % 10,
+                     x_test=torch.rand(50, 784, generator=g),
+                     y_test=torch.arange(50) % 10,
+                     source="subset", description="random test images")

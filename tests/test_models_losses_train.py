@@ -1,0 +1,108 @@
+"""Models, losses and the training loop."""
+import pytest
+import torch
+
+from helpers import losses, models, train
+
+
+def test_autoencoder_shapes_and_mirrored_decoder():
+    ae = models.Autoencoder([784, 64, 8])
+    x = torch.rand(5, 784)
+    assert ae.encode(x).shape == (5, 8)
+    assert ae(x).shape == (5, 784)
+    enc = [m.weight.shape for m in ae.encoder if isinstance(m, torch.nn.Linear)]
+    dec = [m.weight.shape for m in ae.decoder if isinstance(m, torch.nn.Linear)]
+    assert enc == [(64, 784), (8, 64)] and dec == [(64, 8), (784, 64)]
+    assert ae.code_size == 8
+
+
+def test_activations_are_where_they_are_asked_for():
+    ae = models.Autoencoder([784, 32, 2], activation="tanh", code_activation=None, out_activation="sigmoid")
+    kinds = [type(m).__name__ for m in ae.encoder] + ["|"] + [type(m).__name__ for m in ae.decoder]
+    assert kinds == ["Linear", "Tanh", "Linear", "Identity", "|", "Linear", "Tanh", "Linear", "Sigmoid"]
+    assert 0 < ae(torch.randn(3, 784)).min() and ae(torch.randn(3, 784)).max() < 1
+
+
+def test_unknown_activation_is_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown activation 'gelu'"):
+        models.Autoencoder([784, 2], activation="gelu")
+
+
+def test_first_layer_filters_are_the_weight_rows_as_images():
+    ae = models.Autoencoder([784, 10, 2])
+    filters = models.first_layer_filters(ae)
+    assert filters.shape == (10, 28, 28)
+    assert torch.equal(filters[3].flatten(), ae.encoder[0].weight[3].detach())
+
+
+def test_encode_all_and_reconstruct_all_batch_and_restore_mode():
+    ae = models.Autoencoder([784, 16, 4]).train()
+    x = torch.rand(300, 784)
+    assert torch.allclose(models.encode_all(ae, x, batch_size=64), ae.encode(x), atol=1e-6)
+    assert torch.allclose(models.reconstruct_all(ae, x, batch_size=64), ae(x), atol=1e-6)
+    assert ae.training
+
+
+def test_losses_against_a_hand_computation():
+    x = torch.tensor([[0.0, 1.0], [1.0, 1.0]])
+    x_hat = torch.tensor([[0.0, 0.0], [1.0, 0.5]])
+    # squared differences: [[0, 1], [0, 0.25]]
+    assert losses.mse_per_pixel(x_hat, x).item() == pytest.approx((0 + 1 + 0 + 0.25) / 4)
+    assert losses.mse_per_image(x_hat, x).tolist() == pytest.approx([1.0, 0.25])
+    identity = torch.nn.Identity()
+    assert losses.reconstruction_loss(identity, x).item() == 0
+
+
+def test_fit_lowers_the_loss_and_returns_a_history():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(256, 784, generator=g)
+    train.set_seed(0)
+    ae = models.Autoencoder([784, 32, 8])
+    before = train.evaluate_loss(ae, x)
+    history = train.fit(ae, x, x_val=x[:64], epochs=5, batch_size=64, progress=False)
+    assert len(history["train_loss"]) == 5 and len(history["val_loss"]) == 5
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert train.evaluate_loss(ae, x) < before
+    assert not ae.training
+
+
+def test_fit_is_reproducible_with_a_seed():
+    x = torch.rand(128, 784, generator=torch.Generator().manual_seed(1))
+    runs = []
+    for _ in range(2):
+        train.set_seed(3)
+        ae = models.Autoencoder([784, 16, 4])
+        runs.append((train.fit(ae, x, epochs=2, batch_size=32, seed=3, progress=False), ae))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1].state_dict().values(), runs[1][1].state_dict().values()))
+
+
+def test_cosine_schedule_ends_at_zero_learning_rate_and_bad_schedule_fails():
+    ae = models.Autoencoder([784, 4])
+    x = torch.rand(64, 784)
+    seen = []
+    original_step = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.Adam.step = spy
+    try:
+        train.fit(ae, x, epochs=4, batch_size=64, lr=0.1, schedule="cosine", progress=False)
+    finally:
+        torch.optim.Adam.step = original_step
+    assert seen[0] == pytest.approx(0.1) and seen == sorted(seen, reverse=True) and seen[-1] < 0.02
+    with pytest.raises(ValueError, match="schedule"):
+        train.fit(ae, x, epochs=1, schedule="step", progress=False)
+
+
+def test_epochs_for_keeps_the_number_of_images_seen():
+    assert train.epochs_for(4000, 25) == 25
+    assert train.epochs_for(60000, 25) == 2
+    assert train.epochs_for(60000, 5) == 1
+
+
+def test_pick_device_returns_a_usable_device():
+    device = train.pick_device()
+    assert torch.zeros(1, device=device).device.type == device.type

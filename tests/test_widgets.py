@@ -1,0 +1,91 @@
+"""The widgets' callbacks, driven from Python as a browser would drive the controls."""
+import numpy as np
+import pytest
+import torch
+
+from helpers import models, widgets
+
+
+@pytest.fixture(scope="module")
+def ae2():
+    torch.manual_seed(0)
+    return models.Autoencoder([784, 16, 2]).eval()
+
+
+@pytest.fixture(scope="module")
+def codes():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(100, 2, generator=g), torch.arange(100) % 10
+
+
+def test_latent_explorer_decodes_the_slider_position(ae2, codes):
+    explorer = widgets.LatentExplorer(ae2, *codes)
+    first_png, first_image = explorer.picture.value, explorer.last_image.copy()
+    assert first_png[:4] == b"\x89PNG"
+    explorer.z1.value = explorer.z1.max
+    assert explorer.picture.value != first_png
+    assert not np.array_equal(explorer.last_image, first_image)
+    expected = ae2.decode(torch.tensor([[explorer.z1.value, explorer.z2.value]])).reshape(28, 28)
+    assert np.allclose(explorer.last_image, expected.detach().numpy(), atol=1e-6)
+    assert np.allclose(explorer.marker.get_offsets(), [[explorer.z1.value, explorer.z2.value]])
+
+
+def test_latent_explorer_survives_both_ends_and_fast_moves(ae2, codes):
+    explorer = widgets.LatentExplorer(ae2, *codes)
+    for value in [explorer.z2.min, explorer.z2.max] + list(np.linspace(explorer.z2.min, explorer.z2.max, 25)):
+        explorer.z2.value = float(value)
+        assert explorer.marker.get_offsets()[0, 1] == pytest.approx(explorer.z2.value)
+    explorer.show(1e9, -1e9)                       # clamped to the slider range, not an error
+    assert explorer.marker.get_offsets()[0].tolist() == pytest.approx([explorer.z1.max, explorer.z2.min])
+
+
+def test_latent_explorer_rejects_nonsense(ae2, codes):
+    explorer = widgets.LatentExplorer(ae2, *codes)
+    with pytest.raises(ValueError, match="finite numbers"):
+        explorer.show(float("nan"), 0.0)
+    with pytest.raises(ValueError, match="2-D codes"):
+        widgets.LatentExplorer(ae2, torch.zeros(10, 3), torch.zeros(10))
+
+
+@pytest.fixture(scope="module")
+def comparison(ae2):
+    g = torch.Generator().manual_seed(1)
+    x_train, x_test = torch.rand(300, 784, generator=g), torch.rand(120, 784, generator=g)
+    torch.manual_seed(1)
+    ae4 = models.Autoencoder([784, 16, 4]).eval()
+    return widgets.EmbeddingComparison(x_train, x_test, torch.arange(120) % 10, {2: ae2, 4: ae4},
+                                       max_points=120)
+
+
+def test_embedding_comparison_direct_codes_match_the_models(comparison, ae2):
+    result = comparison.compute("2-D codes", 2, 30, 50)
+    assert result["PCA"].shape == (50, 2) and result["autoencoder"].shape == (50, 2)
+    assert result["labels"].tolist() == [i % 10 for i in range(50)]
+    assert comparison.picture.value[:4] == b"\x89PNG"
+
+
+def test_embedding_comparison_controls_redraw(comparison):
+    before = comparison.picture.value
+    comparison.points.value = comparison.points.min
+    comparison.method.value = "t-SNE of the codes"
+    assert not comparison.latent.disabled and not comparison.perplexity.disabled
+    after_tsne = comparison.picture.value
+    assert after_tsne != before
+    comparison.latent.value = 4
+    comparison.perplexity.value = comparison.perplexity.min
+    assert comparison.picture.value != after_tsne
+    comparison.method.value = "2-D codes"            # back: latent size snaps to 2
+    assert comparison.latent.value == 2 and comparison.latent.disabled
+
+
+def test_embedding_comparison_rejects_nonsense(comparison):
+    with pytest.raises(ValueError, match="method"):
+        comparison.compute("UMAP", 2, 30, 50)
+    with pytest.raises(ValueError, match="latent size"):
+        comparison.compute("t-SNE of the codes", 3, 30, 50)
+    with pytest.raises(ValueError, match="perplexity"):
+        comparison.compute("t-SNE of the codes", 2, 80, 50)
+    with pytest.raises(ValueError, match="Only 2-D codes"):
+        comparison.compute("2-D codes", 4, 30, 50)
+    with pytest.raises(ValueError, match="points"):
+        comparison.compute("2-D codes", 2, 30, 10_000)
