@@ -1,11 +1,4 @@
-"""Interactive widgets. Each is an ipywidgets box you display by leaving it as a cell's last
-value. Each keeps its computation (`decode`, `compute`) apart from its drawing (`show`), so the
-tests call them without a browser, and each reuses one matplotlib figure, updating its data
-instead of building a new figure on every move.
-
-Figures here are made with matplotlib.figure.Figure, not pyplot, so that the notebook does not
-also show them as static images: they reach the page only as the widget's PNG.
-"""
+"""Widgets of notebook 01: the latent explorer and the PCA-versus-autoencoder comparison."""
 from __future__ import annotations
 
 import math
@@ -16,9 +9,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .evaluate import PCACodec
-from .models import encode_all
-from .plots import FastRedraw, code_scatter, figure_to_png
+from ..evaluate import PCACodec
+from ..models import encode_all
+from ..plots import FastRedraw, code_scatter, figure_to_png
 
 
 class LatentExplorer(widgets.VBox):
