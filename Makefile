@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8888
 # A fresh random token for each `make lab`: only someone holding the printed link gets in.
 TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(24))')
+# Extra JupyterLab options, e.g. LAB_ARGS=--no-browser
+LAB_ARGS ?=
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -21,7 +23,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 lab: install
 	$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-		--IdentityProvider.token=$(TOKEN) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+		--IdentityProvider.token=$(TOKEN) --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: install
 	$(PY) -m pytest

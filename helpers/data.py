@@ -21,6 +21,7 @@ import hashlib
 import os
 import shutil
 import struct
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,7 +131,15 @@ def load_full(source: str, data_dir: Path, download: bool = True) -> ImageData:
     raw_dir = Path(data_dir) / dataset_class.__name__ / "raw"
     origin = "data/"
     if not _have_idx_files(raw_dir) and source == "fashion" and DEBIAN_FASHION_DIR.is_dir():
-        _unpack_gz_files(DEBIAN_FASHION_DIR, raw_dir)
+        try:
+            _unpack_gz_files(DEBIAN_FASHION_DIR, raw_dir)
+        except OSError as err:     # data/ not writable: unpack into a temporary folder instead
+            unwritable = raw_dir
+            data_dir = Path(tempfile.mkdtemp(prefix="ae-fashion-"))
+            raw_dir = data_dir / dataset_class.__name__ / "raw"
+            print(f"Data: cannot write to {unwritable} ({err.strerror or err}); "
+                  f"unpacking Fashion-MNIST into {data_dir} for this session.")
+            _unpack_gz_files(DEBIAN_FASHION_DIR, raw_dir)
         origin = f"Debian's dataset-fashion-mnist ({DEBIAN_FASHION_DIR})"
     if not _have_idx_files(raw_dir):
         if not download:
