@@ -1,0 +1,112 @@
+"""Corrupting images on purpose, for the denoising autoencoder (Vincent et al. 2008).
+
+A denoising autoencoder (DAE) sees a corrupted image x_tilde ~ q(x_tilde | x) and is trained
+to give back the clean x: loss = MSE(G(E(x_tilde)), x). Three kinds of corruption, each with
+one `level` in [0, 1]:
+
+    masking          each pixel is set to 0 with probability `level`
+    gaussian         N(0, level^2) noise is added to each pixel, then clipped to [0, 1]
+    salt-and-pepper  each pixel is, with probability `level`, set to 0 or 1 (a fair coin)
+
+Every function takes a torch.Generator, so the same seed always gives the same noise. The
+noise is drawn on the CPU (where a seeded generator is portable) and moved to x's device.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+NOISE_KINDS = ("masking", "gaussian", "salt-and-pepper")
+
+
+def masking_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x with each pixel set to 0 independently with probability `level`."""
+    keep = _uniform(x, generator) >= level
+    return x * keep
+
+
+def gaussian_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x + N(0, level^2) per pixel, clipped to [0, 1] so it is still an image."""
+    noise = torch.randn(x.shape, generator=generator).to(x.device)
+    return (x + level * noise).clamp(0, 1)
+
+
+def salt_and_pepper(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x with a share `level` of its pixels (on average) replaced by 0 or 1, each half the time."""
+    hit = _uniform(x, generator) < level
+    salt = (_uniform(x, generator) < 0.5).to(x.dtype)      # 1 = white (salt), 0 = black (pepper)
+    return torch.where(hit, salt, x)
+
+
+def corrupt(x: torch.Tensor, kind: str, level: float,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """One of NOISE_KINDS at `level` (a probability for masking and salt-and-pepper, a standard
+    deviation in pixel units for gaussian). Raises ValueError on an unknown kind or a level
+    outside [0, 1]."""
+    check_noise(kind, level)
+    noise = {"masking": masking_noise, "gaussian": gaussian_noise,
+             "salt-and-pepper": salt_and_pepper}[kind]
+    return noise(x, level, generator)
+
+
+def check_noise(kind: str, level: float) -> None:
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"Unknown noise {kind!r}: choose one of {', '.join(NOISE_KINDS)}")
+    if not isinstance(level, (int, float)) or not math.isfinite(level) or not 0 <= level <= 1:
+        raise ValueError(f"The noise level must be a number between 0 and 1, got {level!r}")
+
+
+def denoising_loss(kind: str, level: float, seed: int = 0):
+    """The DAE's objective as a loss for helpers.train.fit: a fresh corruption of every batch,
+    then MSE between the reconstruction and the CLEAN batch (per pixel, mean over pixels and
+    images). The noise comes from its own generator, seeded once: reproducible runs."""
+    check_noise(kind, level)
+    generator = torch.Generator().manual_seed(seed)
+
+    def loss_fn(model, x):
+        x_tilde = corrupt(x, kind, level, generator)
+        return ((model(x_tilde) - x) ** 2).mean()
+    return loss_fn
+
+
+def masking_as_dropout(x: torch.Tensor, p: float, seed: int = 0) -> dict:
+    """Apply torch's dropout to x and read off the mask it used.
+
+    Returns {"dropout": F.dropout(x, p) (what an nn.Dropout layer outputs in training mode),
+             "mask": the kept pixels (1) and dropped ones (0), "masked": x * mask (masking noise)}.
+    Dropout = masking noise times 1/(1-p): the rescaling keeps the expected input unchanged.
+    The mask is recovered by dropping out a tensor of ones with the same seed (same draws)."""
+    with torch.random.fork_rng(devices=[]):       # leave the global generator as it was
+        torch.manual_seed(seed)
+        dropped = torch.nn.functional.dropout(x, p, training=True)
+        torch.manual_seed(seed)
+        mask = (torch.nn.functional.dropout(torch.ones_like(x), p, training=True) > 0).to(x.dtype)
+    return {"dropout": dropped, "mask": mask, "masked": x * mask}
+
+
+def trained_denoising_autoencoder(name: str, data, hidden: int, kind: str = "masking",
+                                  level: float = 0.3, *, epochs: int = 20, batch_size: int = 128,
+                                  lr: float = 1e-3, seed: int = 0, verbose: bool = True):
+    """A one-hidden-layer DAE 784-hidden-784 (sigmoid hidden units and outputs, as in Vincent
+    et al. 2008) trained with `denoising_loss(kind, level)`, loaded from the cache when it was
+    trained before. Returns (model, history); history's losses are denoising MSE per pixel."""
+    from .cache import train_or_load
+    from .models import Autoencoder
+    from .train import fit
+
+    model_config = dict(sizes=[784, hidden], activation=None, code_activation="sigmoid",
+                        out_activation="sigmoid")
+    config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
+                  loss=dict(name="denoising_mse_per_pixel", kind=kind, level=level, noise_seed=seed),
+                  epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+
+    def run(model):
+        return fit(model, data.x_train, loss_fn=denoising_loss(kind, level, seed), epochs=epochs,
+                   batch_size=batch_size, lr=lr, seed=seed, desc=name)
+
+    return train_or_load(name, config, lambda: Autoencoder(**model_config), run, verbose)
+
+
+def _uniform(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.rand(x.shape, generator=generator).to(x.device)

@@ -1,0 +1,117 @@
+"""Sparse autoencoders: penalties that keep most hidden units quiet most of the time.
+
+Method 1 (sigmoid hidden units, KL penalty; Ng's CS294A notes): the active ratio of unit j over
+a batch of M images is rho_hat_j = 1/M sum_m a_j(x_m), and the penalty pulls every rho_hat_j
+towards a small target rho:
+
+    L_rho = sum_j KL(rho || rho_hat_j)
+          = sum_j [rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j))]
+
+Method 2 (ReLU hidden units, softplus output): an L1 penalty on the hidden activations,
+L_1 = mean over images of sum_j |a_j|.
+
+Total loss = MSE (per pixel, mean over pixels and images) + lambda * penalty. The model is a
+helpers.models.Autoencoder: model.encode(x) gives the hidden activations a.
+"""
+from __future__ import annotations
+
+import torch
+
+EPS = 1e-6   # keeps log() finite when a unit's active ratio reaches exactly 0 or 1
+
+
+def bernoulli_kl(rho, rho_hat) -> torch.Tensor:
+    """KL(Bernoulli(rho) || Bernoulli(rho_hat)), elementwise, in nats."""
+    rho_hat = torch.as_tensor(rho_hat, dtype=torch.float32).clamp(EPS, 1 - EPS)
+    rho = torch.as_tensor(rho, dtype=rho_hat.dtype)
+    return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+
+
+def active_ratio(hidden: torch.Tensor) -> torch.Tensor:
+    """rho_hat_j: the mean activation of each hidden unit over the batch. (M, s) -> (s,)."""
+    return hidden.mean(dim=0)
+
+
+def kl_sparsity_penalty(hidden: torch.Tensor, rho: float) -> torch.Tensor:
+    """L_rho = sum_j KL(rho || rho_hat_j) over the s hidden units (summed, not averaged)."""
+    return bernoulli_kl(rho, active_ratio(hidden)).sum()
+
+
+def l1_penalty(hidden: torch.Tensor) -> torch.Tensor:
+    """sum_j |a_j|, averaged over the images of the batch."""
+    return hidden.abs().sum(dim=1).mean()
+
+
+def kl_sparse_loss(rho: float, weight: float):
+    """Method 1's loss for helpers.train.fit: MSE per pixel + weight * L_rho."""
+    _check_rho(rho)
+
+    def loss_fn(model, x):
+        hidden = model.encode(x)
+        return ((model.decode(hidden) - x) ** 2).mean() + weight * kl_sparsity_penalty(hidden, rho)
+    return loss_fn
+
+
+def l1_sparse_loss(weight: float):
+    """Method 2's loss for helpers.train.fit: MSE per pixel + weight * L1 of the hidden layer."""
+    def loss_fn(model, x):
+        hidden = model.encode(x)
+        return ((model.decode(hidden) - x) ** 2).mean() + weight * l1_penalty(hidden)
+    return loss_fn
+
+
+@torch.no_grad()
+def hidden_activations(model, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+    """model.encode for every row of x, in evaluation mode, on the CPU: (N, hidden units)."""
+    from .models import encode_all
+    return encode_all(model, x, batch_size)
+
+
+def near_zero_share(hidden: torch.Tensor, relative: float = 0.05) -> float:
+    """Share of activations below `relative` times the layer's typical large activation (its
+    99.9th percentile). Scale-free, so sigmoid units (at most 1) and ReLU units (unbounded)
+    are measured alike."""
+    hidden = hidden.detach().float().flatten()
+    if len(hidden) > 1_000_000:     # torch.quantile takes at most 16M values; 1M is plenty
+        hidden = hidden[torch.randperm(len(hidden), generator=torch.Generator().manual_seed(0))[:1_000_000]]
+    scale = torch.quantile(hidden, 0.999).clamp_min(1e-12)
+    return float((hidden.abs() < relative * scale).float().mean())
+
+
+def trained_sparse_autoencoder(name: str, data, hidden: int, method: str, weight: float,
+                               rho: float | None = None, *, epochs: int = 20,
+                               batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+                               verbose: bool = True):
+    """A one-hidden-layer sparse AE 784-hidden-784, loaded from the cache when trained before.
+
+    method "kl": sigmoid hidden units and outputs, loss MSE + weight * sum_j KL(rho || rho_hat_j)
+    method "l1": ReLU hidden units, softplus outputs, loss MSE + weight * L1 of the activations
+    Returns (model, history) with the total loss per epoch."""
+    from .cache import train_or_load
+    from .models import Autoencoder
+    from .train import fit
+
+    if method == "kl":
+        _check_rho(rho)
+        model_config = dict(sizes=[784, hidden], activation=None, code_activation="sigmoid",
+                            out_activation="sigmoid")
+        loss_fn, loss_config = kl_sparse_loss(rho, weight), dict(name="mse+kl", rho=rho, weight=weight)
+    elif method == "l1":
+        model_config = dict(sizes=[784, hidden], activation=None, code_activation="relu",
+                            out_activation="softplus")
+        loss_fn, loss_config = l1_sparse_loss(weight), dict(name="mse+l1", weight=weight)
+    else:
+        raise ValueError(f"method must be 'kl' or 'l1', got {method!r}")
+    config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
+                  loss=loss_config, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+
+    def run(model):
+        return fit(model, data.x_train, loss_fn=loss_fn, epochs=epochs, batch_size=batch_size,
+                   lr=lr, seed=seed, desc=name)
+
+    return train_or_load(name, config, lambda: Autoencoder(**model_config), run, verbose)
+
+
+def _check_rho(rho) -> None:
+    if not isinstance(rho, (int, float)) or not 0 < rho < 1:
+        raise ValueError(f"the target active ratio rho must be a number between 0 and 1, got {rho!r}")
