@@ -1,0 +1,157 @@
+"""The contractive autoencoder (CAE): how sensitive the code is to the input, and a penalty on it.
+
+The encoder f maps an image x (D pixels) to a code h = f(x) (H units). Its Jacobian J_f(x) is
+the (H, D) matrix of partial derivatives dh_j/dx_i; its squared Frobenius norm
+
+    ||J_f(x)||_F^2 = sum_ij (dh_j / dx_i)^2
+
+says how much the code moves when x moves a little, in any direction. The CAE (Rifai et al.
+2011) adds lambda * ||J_f(x)||_F^2 to the reconstruction loss.
+
+For one sigmoid layer h = sigmoid(W x + b) the Jacobian is diag(h * (1 - h)) W, so the norm has
+a closed form that costs one extra matrix product; for a deep encoder autograd has to build J
+row by row (one backward pass per code unit), which is where the real cost of a CAE lies.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+from torch.func import jacrev, vmap
+
+from .cache import train_or_load
+from .corruption import masking_noise   # the DAE's corruption (notebook 02)
+
+
+def sigmoid_layer_jacobian(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """J of h = sigmoid(W x + b) for each image: (B, H, D) = diag(h(1-h)) W.
+    h: (B, H) activations, weight: (H, D)."""
+    return (h * (1 - h))[:, :, None] * weight[None]
+
+
+def sigmoid_jacobian_norm_sq(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Closed form ||J_f(x)||_F^2 = sum_j (h_j(1-h_j))^2 sum_i W_ji^2 for each image, shape (B,).
+    h: (B, H) sigmoid activations, weight: (H, D)."""
+    return (h * (1 - h)) ** 2 @ (weight ** 2).sum(dim=1)
+
+
+def encoder_jacobian(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """J_f(x) of any encoder by autograd (torch.func.jacrev, vectorised over the batch):
+    (B, H, D) for x of shape (B, D). Reverse mode: one backward pass per code unit."""
+    return vmap(jacrev(lambda one: encoder(one[None])[0]))(x)
+
+
+def jacobian_norm_sq_autograd(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """||J_f(x)||_F^2 for each image by autograd, shape (B,): works for any encoder."""
+    return encoder_jacobian(encoder, x).pow(2).sum(dim=(1, 2))
+
+
+def reconstruction_summed(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Squared error summed over the pixels of an image, mean over the images (a scalar)."""
+    return ((x_hat - x) ** 2).sum(dim=1).mean()
+
+
+def contractive_loss(lam: float, mask: float = 0.0, seed: int = 0):
+    """A loss for helpers.train.fit on a one-layer sigmoid autoencoder (model.encoder =
+    Linear + Sigmoid):  reconstruction (summed over pixels, mean over images)
+                        + lam * ||J_f(x)||_F^2 (mean over images).
+    lam = 0 is the plain autoencoder; mask > 0 corrupts the input with masking noise first
+    (a denoising autoencoder; the target stays the clean x)."""
+    if not (lam >= 0):                                   # also rejects NaN
+        raise ValueError(f"lambda must be >= 0, got {lam}")
+    if not (0 <= mask < 1):
+        raise ValueError(f"masking probability must be in [0, 1), got {mask}")
+    noise = torch.Generator().manual_seed(seed)          # its own generator: same noise every run
+
+    def loss_fn(model, x):
+        x_in = masking_noise(x, mask, noise) if mask > 0 else x
+        h = model.encoder(x_in)
+        loss = reconstruction_summed(model.decoder(h), x)
+        if lam > 0:
+            loss = loss + lam * sigmoid_jacobian_norm_sq(h, model.encoder[0].weight).mean()
+        return loss
+
+    return loss_fn
+
+
+def trained_cae(name: str, data, hidden: int = 256, lam: float = 0.0, mask: float = 0.0,
+                epochs: int = 12, lr: float = 3e-3, batch_size: int = 128, seed: int = 0,
+                verbose: bool = True):
+    """A 784-hidden-784 sigmoid autoencoder trained with `contractive_loss(lam, mask)`,
+    loaded from the cache when trained before. Returns (model, history)."""
+    from .models import Autoencoder
+    from .train import fit
+
+    model_config = dict(sizes=[data.x_train.shape[1], hidden], activation=None,
+                        code_activation="sigmoid", out_activation="sigmoid")
+    config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
+                  loss="sum_sq_per_image+lam*jacobian_fro_sq", lam=lam, mask=mask,
+                  epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+
+    def run(model):
+        return fit(model, data.x_train, loss_fn=contractive_loss(lam, mask, seed),
+                   epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, desc=name)
+
+    return train_or_load(name, config, lambda: Autoencoder(**model_config), run, verbose)
+
+
+@torch.no_grad()
+def mean_jacobian_norm(model, x: torch.Tensor) -> float:
+    """Mean over images of ||J_f(x)||_F (not squared) for a one-layer sigmoid encoder."""
+    h = model.encoder(x)
+    return sigmoid_jacobian_norm_sq(h, model.encoder[0].weight).sqrt().mean().item()
+
+
+@torch.no_grad()
+def jacobian_singular_values(model, x: torch.Tensor) -> torch.Tensor:
+    """Singular values of J_f(x) for each image, largest first: (B, H), for H <= D.
+    They are the square roots of the eigenvalues of J J^T = diag(d) W W^T diag(d) with
+    d = h(1-h): an (H, H) matrix per image, much cheaper than an SVD of the (H, D) J itself."""
+    h = model.encoder(x)
+    weight = model.encoder[0].weight
+    d = h * (1 - h)                                           # (B, H)
+    gram = d[:, :, None] * (weight @ weight.T)[None] * d[:, None, :]
+    return torch.linalg.eigvalsh(gram).clamp(min=0).sqrt().flip(-1)
+
+
+@torch.no_grad()
+def code_sensitivity(encoder, x: torch.Tensor, sigma: float = 0.05, repeats: int = 5,
+                     seed: int = 0) -> torch.Tensor:
+    """How far the code moves per unit of input movement, ||f(x + e) - f(x)|| / ||e|| with
+    e ~ N(0, sigma^2 I), averaged over `repeats` draws: one value per image, shape (B,)."""
+    if not (sigma > 0):
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    g = torch.Generator().manual_seed(seed)
+    h = encoder(x)
+    ratios = []
+    for _ in range(repeats):
+        e = sigma * torch.randn(x.shape, generator=g).to(x.device)
+        ratios.append((encoder(x + e) - h).norm(dim=1) / e.norm(dim=1))
+    return torch.stack(ratios).mean(dim=0)
+
+
+def compare_timings(functions: dict, rounds: int = 3) -> dict:
+    """{name: best wall-clock seconds of one call} for each function, measured in interleaved
+    rounds (a, b, c, a, b, c, ...) after one warm-up call each, so that a burst of load from
+    other programs does not fall on one function only."""
+    for fn in functions.values():
+        fn()
+    best = {name: float("inf") for name in functions}
+    for _ in range(rounds):
+        for name, fn in functions.items():
+            started = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best
+
+
+def seconds_per_call(fn, repeats: int = 3) -> float:
+    """Best wall-clock time of `repeats` calls of fn() (after one warm-up call), in seconds."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
