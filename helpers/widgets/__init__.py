@@ -9,3 +9,8 @@ Figures here are made with matplotlib.figure.Figure, not pyplot, so the notebook
 show them as static images: they reach the page only as the widget's PNG.
 """
 from .vanilla import EmbeddingComparison, LatentExplorer  # noqa: F401
+from .vae import KLDirectionDemo, KLWeightControl, MonteCarloControl, VAELatentExplorer  # noqa: F401
+from .denoising import FilterBrowser, NoiseExplorer  # noqa: F401
+from .sparse import KLExplorer, SparsityControl  # noqa: F401
+from .contractive import ContractionControl  # noqa: F401
+from .stacked import LabelBudgetControl, StageViewer  # noqa: F401
