@@ -8,7 +8,17 @@ One module per concern, each short enough to read in one sitting:
     cache     train once, then load from data/cache/
     evaluate  PCA baseline, nearest-neighbour accuracy, principal angles, retrieval
     plots     the course's figures
-    widgets   the interactive explorers
+    widgets   the interactive explorers, one module per notebook
     checks    exercise checkers that print ✓ or ✗
+
+and one module per kind of autoencoder or estimator:
+    corruption   noise for the denoising autoencoder (02)
+    sparsity     KL and L1 sparsity penalties (03)
+    divergences  KL divergence and Bhattacharyya distance (03)
+    contractive  Jacobian norms and the contractive penalty (04)
+    stacked      greedy layer-wise training and fine-tuning (05)
+    classifier   a fixed digit classifier used as a judge (06)
+    vae          the VAE, its loss, the ELBO and importance sampling (06, 07)
+    gaussians    1-D Gaussian fits for the KL-direction demo, probabilistic PCA (06, 07)
 """
 from . import cache, checks, data, evaluate, losses, models, plots, train, widgets  # noqa: F401

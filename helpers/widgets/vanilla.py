@@ -116,6 +116,8 @@ class EmbeddingComparison(widgets.VBox):
         self.scatters = [code_scatter(ax, np.zeros((1, 2)), [0], legend=(i == 1),
                                       class_names=class_names, s=5)
                          for i, ax in enumerate(self.axes)]
+        for ax in self.axes:              # room for the two-line titles that show() writes
+            ax.set_title("PCA\nt-SNE of 32-D codes (perplexity 50), 2000 test images")
         self.fig.tight_layout()
         self.picture = widgets.Image(format="png")
         for control in (self.method, self.latent, self.perplexity, self.points):
