@@ -102,6 +102,8 @@ def main() -> None:
     print(f"data: {description}, {len(x):,} images; model {'-'.join(map(str, SIZES + SIZES[-2::-1]))}, "
           f"batch {BATCH}, {torch.get_num_threads()} threads, {ROUNDS} interleaved rounds of one epoch")
     dataset = PerSampleImages(x)
+    warm_up = x[:5000]                  # first calls pay for allocation and thread start-up
+    run_fit(warm_up), run_minimal(warm_up), run_dataloader(PerSampleImages(warm_up))
     rates = {"fit": [], "minimal": [], "dataloader": []}
     for round_number in range(ROUNDS):
         rates["fit"].append(run_fit(x))
