@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
 from ..gaussians import kl_direction_fits
+from .vanilla import DecoderSliders
 from ..plots import FastRedraw, as_images, code_scatter, figure_to_png
 from ..vae import (encode_gaussian, log_likelihood_importance, log_likelihood_prior_sampling,
                    loss_terms, sample_images)
@@ -79,16 +80,19 @@ def posterior_ellipses(ax, mu, logvar, colours, n_std: float = 2.0):
         ax.plot(*m, "+", color=colour, ms=6)
 
 
-class VAELatentExplorer(widgets.VBox):
+class VAELatentExplorer(DecoderSliders):
     """The plain AE's codes next to the VAE's: on the VAE side, the posterior ellipses
-    q(z|x) of a few digits, a cross at z, and sliders z1, z2 that decode z live."""
+    q(z|x) of a few digits, a cross at z, and sliders z1, z2 that decode z live (decode, show
+    and the slider callback come from DecoderSliders, shared with notebook 01's explorer)."""
+
+    caption_format = "decoded z =\n({:.2f}, {:.2f})"
 
     def __init__(self, vae, ae_codes, vae_mu, labels, x_examples, class_names=None,
                  limit: float = 3.5):
         vae_mu, ae_codes = _np(vae_mu), _np(ae_codes)
         if vae_mu.ndim != 2 or vae_mu.shape[1] != 2 or ae_codes.shape[1:] != (2,):
             raise ValueError("The VAE latent explorer needs 2-D codes from both models")
-        self.vae = vae.eval()
+        self.model = vae.eval()
         self.z1, self.z2 = (widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=0.05,
                                                 description=name, readout_format=".2f",
                                                 layout=widgets.Layout(width="48%"))
@@ -115,26 +119,6 @@ class VAELatentExplorer(widgets.VBox):
             slider.observe(self._on_slider, names="value")
         super().__init__([widgets.HBox([self.z1, self.z2]), self.picture])
         self.show(0.0, 0.0)
-
-    @torch.no_grad()
-    def decode(self, z1: float, z2: float) -> np.ndarray:
-        device = next(self.vae.parameters()).device
-        z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device)
-        return self.vae.decode(z).reshape(28, 28).cpu().numpy()
-
-    def show(self, z1: float, z2: float) -> None:
-        if not _finite(z1, z2):
-            raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
-        z1 = min(max(z1, self.z1.min), self.z1.max)
-        z2 = min(max(z2, self.z2.min), self.z2.max)
-        self.last_image = self.decode(z1, z2)
-        self.image.set_data(self.last_image)
-        self.marker.set_offsets([[z1, z2]])
-        self.caption.set_text(f"decoded z =\n({z1:.2f}, {z2:.2f})")
-        self.picture.value = self.redraw.png()
-
-    def _on_slider(self, _change) -> None:
-        self.show(self.z1.value, self.z2.value)
 
 
 class KLWeightControl(widgets.VBox):

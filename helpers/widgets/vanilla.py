@@ -14,7 +14,38 @@ from ..models import encode_all
 from ..plots import FastRedraw, code_scatter, figure_to_png
 
 
-class LatentExplorer(widgets.VBox):
+class DecoderSliders(widgets.VBox):
+    """What the latent explorers share: sliders z1 and z2, the decoder's image of the code
+    z = (z1, z2), and a cross at z on a scatter of codes, redrawn fast. A subclass builds its
+    figure and sets self.model, self.z1, self.z2, self.marker, self.image, self.caption,
+    self.redraw (a plots.FastRedraw) and self.picture (an ipywidgets.Image)."""
+
+    caption_format = "decoded z = ({:.2f}, {:.2f})"
+
+    @torch.no_grad()
+    def decode(self, z1: float, z2: float) -> np.ndarray:
+        """The decoder's image (28x28, values in [0, 1]) of the code (z1, z2)."""
+        device = next(self.model.parameters()).device
+        z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device)
+        return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
+
+    def show(self, z1: float, z2: float) -> None:
+        """Decode (z1, z2), clamped to the sliders' range, and update the picture."""
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (z1, z2)):
+            raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
+        z1 = min(max(z1, self.z1.min), self.z1.max)
+        z2 = min(max(z2, self.z2.min), self.z2.max)
+        self.last_image = self.decode(z1, z2)
+        self.image.set_data(self.last_image)
+        self.marker.set_offsets([[z1, z2]])
+        self.caption.set_text(self.caption_format.format(z1, z2))
+        self.picture.value = self.redraw.png()
+
+    def _on_slider(self, _change) -> None:
+        self.show(self.z1.value, self.z2.value)
+
+
+class LatentExplorer(DecoderSliders):
     """Sliders for z1 and z2 -> the decoder's image of that code, live, with the point
     marked on the scatter of the codes of real digits."""
 
@@ -54,28 +85,6 @@ class LatentExplorer(widgets.VBox):
         self.z1.observe(self._on_slider, names="value")
         self.z2.observe(self._on_slider, names="value")
         super().__init__([widgets.HBox([self.z1, self.z2]), self.picture])
-        self.show(self.z1.value, self.z2.value)
-
-    @torch.no_grad()
-    def decode(self, z1: float, z2: float) -> np.ndarray:
-        """The decoder's image (28x28, values in [0, 1]) of the code (z1, z2)."""
-        device = next(self.model.parameters()).device
-        z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device)
-        return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
-
-    def show(self, z1: float, z2: float) -> None:
-        """Decode (z1, z2), clamped to the sliders' range, and update the picture."""
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (z1, z2)):
-            raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
-        z1 = min(max(z1, self.z1.min), self.z1.max)
-        z2 = min(max(z2, self.z2.min), self.z2.max)
-        self.last_image = self.decode(z1, z2)
-        self.image.set_data(self.last_image)
-        self.marker.set_offsets([[z1, z2]])
-        self.caption.set_text(f"decoded z = ({z1:.2f}, {z2:.2f})")
-        self.picture.value = self.redraw.png()
-
-    def _on_slider(self, _change) -> None:
         self.show(self.z1.value, self.z2.value)
 
 
