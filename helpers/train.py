@@ -35,9 +35,10 @@ SUBSET_TRAIN_SIZE = 4000   # training images in the default data set
 
 
 def epochs_for(n_train: int, subset_epochs: int) -> int:
-    """Epochs that show a model about as many images as `subset_epochs` passes over the
-    4,000-image subset: a notebook then takes about as long on full MNIST (60,000 images)."""
-    return max(1, round(subset_epochs * SUBSET_TRAIN_SIZE / n_train))
+    """Epochs that show a model at least as many images as `subset_epochs` passes over the
+    4,000-image subset: a notebook then takes about as long on full MNIST (60,000 images).
+    Rounded up, never down: too few steps would leave a model under-trained."""
+    return max(1, math.ceil(subset_epochs * SUBSET_TRAIN_SIZE / n_train))
 
 
 def fit(model: torch.nn.Module, x_train: torch.Tensor, *, loss_fn=reconstruction_loss,

@@ -99,7 +99,8 @@ def test_cosine_schedule_ends_at_zero_learning_rate_and_bad_schedule_fails():
 
 def test_epochs_for_keeps_the_number_of_images_seen():
     assert train.epochs_for(4000, 25) == 25
-    assert train.epochs_for(60000, 25) == 2
+    assert train.epochs_for(60000, 25) == 2       # 1.67 rounded up
+    assert train.epochs_for(60000, 20) == 2       # 1.33 rounded up: never fewer images
     assert train.epochs_for(60000, 5) == 1
 
 
