@@ -8,6 +8,8 @@ layer). All units are sigmoids, as in the stacked autoencoders of Bengio et al. 
 """
 from __future__ import annotations
 
+import sys
+
 import copy
 import math
 
@@ -118,7 +120,7 @@ def linear_probe_accuracy(f_train, y_train, f_test, y_test) -> float:
 def cached_result(name: str, config: dict, compute, verbose: bool = True):
     """compute() -> a small value of plain numbers, lists and dicts, saved under cache_dir()
     with the same atomic write as the models, and loaded next time for the same `config`."""
-    say = print if verbose else (lambda *_: None)
+    say = print if verbose else (lambda *_, **__: None)
     path = cache_dir() / f"{name}-{config_key(config)}.pt"
     if path.exists():
         try:
@@ -223,7 +225,7 @@ def label_budget_table(stack: StackedAutoencoder, data, budgets: list[int], seed
     config = dict(kind="label_budget_table", stack=stack_config or stack.sizes,
                   data=data.fingerprint, budgets=list(budgets), seeds=list(seeds), steps=steps,
                   lr=lr, weights=_weights_digest(stack))
-    say = print if verbose else (lambda *_: None)
+    say = print if verbose else (lambda *_, **__: None)
 
     def compute():
         table = {"budgets": list(budgets), "seeds": list(seeds), "pretrained": [], "random": []}
@@ -242,7 +244,9 @@ def label_budget_table(stack: StackedAutoencoder, data, budgets: list[int], seed
                                     data.x_test, data.y_test))
             table["pretrained"].append(pre)
             table["random"].append(rnd)
-            say(f"{per_class:4d} labels per class: pretrained {np.mean(pre):.1%}, random {np.mean(rnd):.1%}")
+            # progress while computing goes to stderr, like the training progress bars
+            say(f"{per_class:4d} labels per class: pretrained {np.mean(pre):.1%}, "
+                f"random {np.mean(rnd):.1%}", file=sys.stderr)
         return table
 
     return cached_result("label-budgets", config, compute, verbose)
