@@ -163,6 +163,9 @@ def test_kl_direction_demo():
     assert demo.picture.value != first and abs(abs(demo.last["reverse"][0]) - 5) < 0.1
     demo.separation.value = demo.separation.min
     assert demo.last["reverse"][0] == pytest.approx(demo.last["forward"][0], abs=0.05)
+    before = demo.picture.value
+    demo.weight.value = demo.weight.max
+    assert demo.picture.value != before, "even at the smallest separation the weight must matter"
     for w in (demo.weight.min, demo.weight.max):
         demo.weight.value = w
         assert np.allclose(demo.line_p.get_ydata(), demo.last["p"])

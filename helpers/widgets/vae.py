@@ -26,7 +26,8 @@ class KLDirectionDemo(widgets.VBox):
     single Gaussians that minimise KL(q||p) and KL(p||q), fitted live and drawn over p."""
 
     def __init__(self, separation: float = 6.0, weight: float = 0.5):
-        self.separation = widgets.FloatSlider(value=separation, min=0.0, max=10.0, step=0.25,
+        # min 0.5: at separation 0 both modes coincide and the weight slider would do nothing
+        self.separation = widgets.FloatSlider(value=separation, min=0.5, max=10.0, step=0.25,
                                               description="separation", continuous_update=True)
         self.weight = widgets.FloatSlider(value=weight, min=0.05, max=0.95, step=0.05,
                                           description="left weight", continuous_update=True)
