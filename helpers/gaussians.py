@@ -14,14 +14,12 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
+from .divergences import gaussian_pdf
+
 GRID = np.linspace(-12, 12, 2401)          # x values for the 1-D demo; spacing 0.01
 
 
 # --- 1. one Gaussian against a two-mode target ---------------------------------------------
-
-def normal_pdf(x, mean, std):
-    return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
-
 
 def two_modes(separation: float, weight: float, std: float = 1.0):
     """The target p: weight * N(-separation/2, std^2) + (1 - weight) * N(+separation/2, std^2).
@@ -35,7 +33,7 @@ def two_modes(separation: float, weight: float, std: float = 1.0):
 
 
 def mixture_pdf(x, means, stds, weights):
-    return sum(w * normal_pdf(x, m, s) for m, s, w in zip(means, stds, weights))
+    return sum(w * gaussian_pdf(x, m, s) for m, s, w in zip(means, stds, weights))
 
 
 def kl_on_grid(p, q, dx: float) -> float:
@@ -54,7 +52,7 @@ def fit_gaussian(p, direction: str, grid=GRID, starts=None) -> tuple[float, floa
     dx = grid[1] - grid[0]
 
     def objective(theta):
-        q = normal_pdf(grid, theta[0], math.exp(theta[1]))
+        q = gaussian_pdf(grid, theta[0], math.exp(theta[1]))
         return kl_on_grid(q, p, dx) if direction == "reverse" else kl_on_grid(p, q, dx)
 
     mean_p = float(np.sum(grid * p) * dx)
@@ -83,7 +81,7 @@ def kl_direction_fits(separation: float, weight: float) -> dict:
     dx = GRID[1] - GRID[0]
     reverse = fit_gaussian(p, "reverse")
     forward = moment_match(means, stds, weights)
-    q_rev, q_fwd = normal_pdf(GRID, *reverse), normal_pdf(GRID, *forward)
+    q_rev, q_fwd = gaussian_pdf(GRID, *reverse), gaussian_pdf(GRID, *forward)
     return dict(x=GRID, p=p, means=means, reverse=reverse, forward=forward, q_reverse=q_rev,
                 q_forward=q_fwd, kl_reverse=kl_on_grid(q_rev, p, dx),
                 kl_forward=kl_on_grid(p, q_fwd, dx))
