@@ -5,7 +5,6 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
 from ..divergences import bhattacharyya_gaussian, gaussian_pdf, kl_gaussian
