@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .cache import cache_dir, config_key, save_atomically, train_or_load
+from .classifier import accuracy
 from .train import fit, pick_device
 
 
@@ -207,12 +208,6 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: 
         loss.backward()
         optimiser.step()
     return model.eval()
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    device = next(model.parameters()).device
-    return (model(x.to(device)).argmax(dim=1).cpu() == y).float().mean().item()
 
 
 def label_budget_table(stack: StackedAutoencoder, data, budgets: list[int], seeds: list[int],
