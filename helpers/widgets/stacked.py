@@ -161,6 +161,7 @@ class LabelBudgetControl(widgets.VBox):
             ax.bar(i, r[key].mean(), color=f"C{i}", alpha=0.7)
             ax.scatter([i] * len(r[key]), r[key], color="black", s=12, zorder=3)
         ax.set_xticks([0, 1], ["pretrained +\nfine-tuned", "random\ninitialisation"])
+        ax.set_xlabel("starting weights")
         ax.set_ylim(0, 1), ax.set_ylabel("test accuracy")
         ax.set_title(f"{per_class} labels per class: gain {100 * r['gain']:+.1f} points")
         self.fig.tight_layout()
