@@ -20,5 +20,8 @@ and one module per kind of autoencoder or estimator:
     classifier   a fixed digit classifier used as a judge (06)
     vae          the VAE, its loss, the ELBO and importance sampling (06, 07)
     gaussians    1-D Gaussian fits for the KL-direction demo, probabilistic PCA (06, 07)
+
+and, for the summary (08):
+    series       every model of the series behind one interface, and the measures that compare them
 """
 from . import cache, checks, data, evaluate, losses, models, plots, train, widgets  # noqa: F401

@@ -14,3 +14,4 @@ from .denoising import FilterBrowser, NoiseExplorer  # noqa: F401
 from .sparse import KLExplorer, SparsityControl  # noqa: F401
 from .contractive import ContractionControl  # noqa: F401
 from .stacked import LabelBudgetControl, StageViewer  # noqa: F401
+from .summary import ModelComparison  # noqa: F401
