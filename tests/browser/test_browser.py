@@ -70,3 +70,49 @@ def test_notebook_in_jupyterlab(path, lab, page, screenshot_dir):
           f"in all); screenshots {screenshot_dir}/{path.stem}*.png")
     for line in done:
         print("   ", line)
+
+
+SUMMARY = lab_browser.NOTEBOOKS_DIR / "08_summary.ipynb"
+
+
+@pytest.mark.skipif(not SUMMARY.exists(), reason="no summary notebook")
+def test_summary_links_open_the_linked_sections(lab, page, screenshot_dir):
+    """Every take-home link in notebook 08 opens its notebook; clicked again, with that notebook
+    open, it brings the linked heading into view. (JupyterLab 4.6 opens a notebook at the top on
+    the first click, jupyterlab/jupyterlab#15207; the notebook tells learners so.)"""
+    for path in lab_browser.NOTEBOOKS_DIR.glob("*.ipynb"):
+        shutil.copy(path, lab.root / path.name)
+    lab_browser.open_notebook(page, lab, SUMMARY.name)
+    links = page.evaluate("""() => [...document.querySelectorAll('.jp-RenderedMarkdown a')]
+        .map(a => a.textContent).filter(t => /^0\\d § \\d$/.test(t))""")
+    assert len(links) >= 9, f"expected the take-home links in {SUMMARY.name}, found {links}"
+
+    def click(text):
+        page.evaluate(f"""() => {{ const shell = window.jupyterapp.shell;       // back to 08's tab
+            shell.activateById([...shell.widgets('main')].find(w => w.context?.path === '{SUMMARY.name}').id); }}""")
+        page.wait_for_function(f"() => window.jupyterapp.shell.currentWidget?.context?.path === '{SUMMARY.name}'")
+        link = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMarkdown a").filter(
+            has_text=re.compile(f"^{text}$")).first
+        link.scroll_into_view_if_needed()
+        notebook = link.get_attribute("href").split("/files/")[1].split("?")[0]
+        link.click()
+        page.wait_for_function(
+            f"() => window.jupyterapp.shell.currentWidget?.context?.path === '{notebook}'", timeout=60_000)
+        return notebook
+
+    for text in links:
+        notebook = click(text)                         # opens the notebook (at the top, first time)
+        assert click(text) == notebook                 # with it open: jumps to the section
+        section = text.split(" § ")[1]
+        heading = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) h2").filter(
+            has_text=re.compile(rf"^{section}\. ")).first
+        heading.wait_for(state="attached", timeout=60_000)
+        try:
+            page.wait_for_function(
+                """(el) => { const r = el.getBoundingClientRect();
+                             return r.top >= 0 && r.bottom <= window.innerHeight; }""",
+                arg=heading.element_handle(), timeout=30_000)
+        except Exception:
+            page.screenshot(path=screenshot_dir / "08_summary.link-failed.png")
+            raise AssertionError(f"link '{text}' opened {notebook} but did not show its section {section}")
+    page.evaluate("() => window.jupyterapp.serviceManager.sessions.shutdownAll()")   # the kernels of the opened notebooks
