@@ -30,7 +30,8 @@ import torch
 
 from . import classifier, contractive, corruption, evaluate, sparsity, stacked, train, vae
 from .cache import trained_autoencoder
-from .models import encode_all
+from .losses import mse_per_pixel
+from .models import encode_all, reconstruct_all
 
 LAMBDAS_04 = [0.03, 0.1, 0.3, 1.0]          # notebook 04's control over λ
 
@@ -121,9 +122,10 @@ def contractive_pair(data):
     ae, _ = contractive.trained_cae("cae-784-256-lam0", data, lam=0.0, epochs=epochs)
     dae, _ = contractive.trained_cae("dae-784-256-mask0.25", data, mask=0.25, epochs=epochs)
     caes = {lam: contractive.trained_cae(f"cae-784-256-lam{lam:g}", data, lam=lam, epochs=epochs)[0] for lam in LAMBDAS_04}
-    dae_error = reconstruction_error(_wrap("", "", "", dae), data.x_test)
-    comparable = [lam for lam, m in caes.items()
-                  if reconstruction_error(_wrap("", "", "", m), data.x_test) <= dae_error]
+    def test_error(model):
+        return mse_per_pixel(reconstruct_all(model, data.x_test), data.x_test).item()
+    dae_error = test_error(dae)
+    comparable = [lam for lam, m in caes.items() if test_error(m) <= dae_error]
     if not comparable:
         raise RuntimeError("no CAE of notebook 04 reconstructs as well as its DAE: "
                            "run notebook 04 and see its section 5")
@@ -135,14 +137,14 @@ def contractive_pair(data):
 
 def reconstruction_error(model: SeriesModel, x: torch.Tensor) -> float:
     """Mean squared error per pixel (mean over pixels and images) between x̂ and x."""
-    return ((model.reconstruct(x) - x) ** 2).mean().item()
+    return mse_per_pixel(model.reconstruct(x), x).item()
 
 
 def masked_error(model: SeriesModel, x: torch.Tensor, level: float = 0.3, seed: int = 1) -> float:
     """MSE per pixel between the clean x and the reconstruction of x with `level` of its pixels
     set to 0: how well the model repairs damage it may never have seen."""
     damaged = corruption.masking_noise(x, level, torch.Generator().manual_seed(seed))
-    return ((model.reconstruct(damaged) - x) ** 2).mean().item()
+    return mse_per_pixel(model.reconstruct(damaged), x).item()
 
 
 def knn_code_accuracy(model: SeriesModel, data, k: int = 5) -> float:
@@ -198,13 +200,13 @@ def sample_quality(model: SeriesModel, judge, codes_train: torch.Tensor, n: int 
 
 
 def measure(model: SeriesModel, data, judge) -> dict:
-    """All measures of one model on data's held-out digits."""
-    codes_train = model.encode(data.x_train)
+    """All measures of one model on data's held-out digits (each set of codes computed once)."""
+    codes_train, codes_test = model.encode(data.x_train), model.encode(data.x_test)
     samples = sample_quality(model, judge, codes_train)
     return dict(mse=reconstruction_error(model, data.x_test),
                 masked_mse=masked_error(model, data.x_test),
-                knn=knn_code_accuracy(model, data),
-                near_zero=near_zero_share(model, data.x_test),
+                knn=evaluate.knn_accuracy(codes_train, data.y_train, codes_test, data.y_test),
+                near_zero=sparsity.near_zero_share(codes_test),
                 sensitivity=relative_sensitivity(model, data.x_test),
                 sample_confidence=samples["confidence"], sample_classes=samples["classes"],
                 samples=samples["samples"])
