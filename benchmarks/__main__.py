@@ -3,9 +3,9 @@ runs only the modules whose name contains NAME."""
 import importlib
 import pkgutil
 import sys
-import time
 
 import benchmarks
+from helpers.timing import seconds_of
 
 
 def main(selected: list[str]) -> int:
@@ -17,9 +17,8 @@ def main(selected: list[str]) -> int:
         return 0
     for name in names:
         print(f"== {name}")
-        started = time.perf_counter()
-        importlib.import_module(f"benchmarks.{name}").main()
-        print(f"== {name} took {time.perf_counter() - started:.1f} s")
+        seconds = seconds_of(importlib.import_module(f"benchmarks.{name}").main)
+        print(f"== {name} took {seconds:.1f} s")
     return 0
 
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 
-import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
@@ -25,6 +23,7 @@ from torchvision.transforms import ToTensor
 from helpers import data as D
 from helpers.losses import mse_per_pixel, reconstruction_loss
 from helpers.models import Autoencoder
+from helpers.timing import interleaved_rounds, seconds_of
 from helpers.train import fit
 
 SIZES = [784, 256, 32]
@@ -64,37 +63,40 @@ def new_model(seed: int = 0) -> Autoencoder:
 
 
 def run_fit(x: torch.Tensor) -> float:
+    """Samples per second of one epoch of helpers.train.fit."""
     model = new_model()
-    started = time.perf_counter()
-    fit(model, x, epochs=1, batch_size=BATCH, progress=False)
-    return len(x) / (time.perf_counter() - started)
+    return len(x) / seconds_of(lambda: fit(model, x, epochs=1, batch_size=BATCH, progress=False))
 
 
 def run_minimal(x: torch.Tensor) -> float:
+    """Samples per second of one epoch of the shortest hand-written loop."""
     model = new_model()
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    started = time.perf_counter()
-    order = torch.randperm(len(x))
-    for i in range(0, len(x), BATCH):
-        batch = x[order[i:i + BATCH]]
-        loss = mse_per_pixel(model(batch), batch)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    return len(x) / (time.perf_counter() - started)
+
+    def epoch():
+        order = torch.randperm(len(x))
+        for i in range(0, len(x), BATCH):
+            batch = x[order[i:i + BATCH]]
+            loss = mse_per_pixel(model(batch), batch)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return len(x) / seconds_of(epoch)
 
 
 def run_dataloader(dataset: PerSampleImages) -> float:
+    """Samples per second of one epoch through a per-sample dataset and a DataLoader."""
     model = new_model()
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=0)
-    started = time.perf_counter()
-    for batch in loader:
-        loss = reconstruction_loss(model, batch)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    return len(dataset) / (time.perf_counter() - started)
+
+    def epoch():
+        for batch in loader:
+            loss = reconstruction_loss(model, batch)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return len(dataset) / seconds_of(epoch)
 
 
 def main() -> None:
@@ -104,12 +106,10 @@ def main() -> None:
     dataset = PerSampleImages(x)
     warm_up = x[:5000]                  # first calls pay for allocation and thread start-up
     run_fit(warm_up), run_minimal(warm_up), run_dataloader(PerSampleImages(warm_up))
-    rates = {"fit": [], "minimal": [], "dataloader": []}
-    for round_number in range(ROUNDS):
-        rates["fit"].append(run_fit(x))
-        rates["minimal"].append(run_minimal(x))
-        rates["dataloader"].append(run_dataloader(dataset))
-        print(f"round {round_number + 1}: " + "  ".join(f"{k} {v[-1]:,.0f}/s" for k, v in rates.items()))
+    rates = interleaved_rounds({"fit": lambda: run_fit(x), "minimal": lambda: run_minimal(x),
+                                "dataloader": lambda: run_dataloader(dataset)}, ROUNDS)
+    for i in range(ROUNDS):
+        print(f"round {i + 1}: " + "  ".join(f"{k} {v[i]:,.0f}/s" for k, v in rates.items()))
     median = {k: statistics.median(v) for k, v in rates.items()}
     for name, rate in median.items():
         print(f"{name:10s} median {rate:10,.0f} samples/s")

@@ -1,4 +1,4 @@
-"""Train once, then load: trained models are saved under data/cache/.
+"""Train once, then load: trained models (and small results) are saved under data/cache/.
 
 A file's name holds a hash of everything that defines the model and its data (architecture,
 training settings, seed, and a fingerprint of the training images), and the file repeats that
@@ -7,12 +7,22 @@ exactly it. Files are read with `torch.load(weights_only=True)`: tensors and pla
 never pickled code. They are written to a temporary file first and then renamed, so a crash
 while saving leaves the old file whole. A corrupt file, or one from another configuration, is
 not loaded: the model is trained again and the file replaced, with a message.
+
+    train_or_load     a model: weights and training history
+    compute_or_load   a small result (a table of numbers) computed from models
+    recording()       what the cache did inside a `with` block, as CacheEvent data (loaded,
+                      trained or retrained, and how long it took); printing is a separate step
+
+Which models the course trains, and with which settings, is in helpers.recipes.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -39,50 +49,131 @@ def checkpoint_path(name: str, config: dict) -> Path:
     return cache_dir() / f"{name}-{config_key(config)}.pt"
 
 
+@dataclass
+class CacheEvent:
+    """What the cache did for one model or result: data a caller can count and tabulate.
+
+    action: "loaded" (from its file), "trained" (no file yet) or "retrained" (a file was there
+    but not usable: `reason` says why). seconds: the loading or training time. saved: False
+    when the file could not be written (the model is kept in memory only)."""
+    name: str
+    path: Path
+    action: str
+    reason: str = ""
+    seconds: float = 0.0
+    saved: bool = True
+    what: str = "model"            # "model" (weights) or "result" (a small table of numbers)
+
+    def message(self) -> str:
+        """One line for people, as the cache prints it."""
+        verb = "training" if self.what == "model" else "computing"
+        if self.action == "loaded":
+            return f"Cache: loaded {self.name} from {_shown(self.path)}"
+        if self.action == "retrained":
+            return f"Cache: {_shown(self.path)} is not used because {self.reason}; {verb} {self.name} again."
+        return f"Cache: no saved {self.name} yet; {verb} it (saved to {_shown(self.path)} for next time)."
+
+
+_recordings: list[list] = []
+
+
+@contextmanager
+def recording():
+    """Collect a CacheEvent for every model or result loaded, trained or computed inside:
+
+        with cache.recording() as events:
+            model, history = trained_autoencoder(...)
+        trained = [e.name for e in events if e.action != "loaded"]
+    """
+    events: list[CacheEvent] = []
+    _recordings.append(events)
+    try:
+        yield events
+    finally:
+        _recordings.remove(events)
+
+
 def train_or_load(name: str, config: dict, build: Callable[[], torch.nn.Module],
                   train: Callable[[torch.nn.Module], dict], verbose: bool = True):
     """Load the model `name` trained with `config`, or build and train it and save it.
 
     build():      returns a fresh, untrained model
     train(model): trains it in place and returns its history (a dict of lists of floats)
-    Returns (model in evaluation mode on the course's device, history).
+    Returns (model in evaluation mode on the course's device, history). With verbose, prints
+    one line saying what it did; `recording()` collects the same as a CacheEvent.
     """
-    say = print if verbose else (lambda *_: None)
-    config_text = json.dumps(config, sort_keys=True)
-    path = checkpoint_path(name, config)
+    started = time.perf_counter()
     device = pick_device()
-
-    if path.exists():
-        problem, checkpoint = None, None
+    path, checkpoint, problem = _read(name, config, "state_dict")
+    if checkpoint is not None:
+        set_seed(config.get("seed", 0))
+        model = build()
         try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            problem = f"it cannot be read ({type(err).__name__}: {str(err).splitlines()[0][:100]})"
-        if checkpoint is not None:
-            if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT \
-                    or checkpoint.get("config") != config_text:
-                problem = "it was written for another configuration"
-            else:
-                set_seed(config.get("seed", 0))
-                model = build()
-                try:
-                    model.load_state_dict(checkpoint["state_dict"])
-                except (RuntimeError, KeyError) as err:
-                    problem = f"its weights do not fit this model ({str(err).splitlines()[0][:100]})"
-                else:
-                    say(f"Cache: loaded {name} from {_shown(path)}")
-                    return model.to(device).eval(), checkpoint["history"]
-        say(f"Cache: {_shown(path)} is not used because {problem}; training {name} again.")
-    else:
-        say(f"Cache: no saved {name} yet; training it (saved to {_shown(path)} for next time).")
-
+            model.load_state_dict(checkpoint["state_dict"])
+        except (RuntimeError, KeyError) as err:
+            problem = f"its weights do not fit this model ({str(err).splitlines()[0][:100]})"
+        else:
+            _done(CacheEvent(name, path, "loaded", seconds=time.perf_counter() - started), verbose)
+            return model.to(device).eval(), checkpoint["history"]
+    event = CacheEvent(name, path, "retrained" if problem else "trained", problem or "")
+    if verbose:
+        print(event.message())
     set_seed(config.get("seed", 0))
     model = build()
     history = train(model)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    save_atomically(path, dict(format=FORMAT, config=config_text, state_dict=state,
-                               history=history), say)
+    event.saved = _save(path, config, dict(state_dict=state, history=history), verbose)
+    event.seconds = time.perf_counter() - started
+    _done(event, verbose=False)
     return model.to(device).eval(), history
+
+
+def compute_or_load(name: str, config: dict, compute: Callable[[], object], verbose: bool = True):
+    """Load the result `name` computed with `config`, or compute it and save it: the same
+    cache for small results (numbers, lists, dicts of them, tensors) as for trained models.
+    Returns the result."""
+    started = time.perf_counter()
+    path, checkpoint, problem = _read(name, config, "result")
+    if checkpoint is not None:
+        _done(CacheEvent(name, path, "loaded", seconds=time.perf_counter() - started,
+                         what="result"), verbose)
+        return checkpoint["result"]
+    event = CacheEvent(name, path, "retrained" if problem else "trained", problem or "",
+                       what="result")
+    if verbose:
+        print(event.message())
+    result = compute()
+    event.saved = _save(path, config, dict(result=result), verbose)
+    event.seconds = time.perf_counter() - started
+    _done(event, verbose=False)
+    return result
+
+
+def _read(name: str, config: dict, payload: str):
+    """(path, checkpoint or None, why it is not used or None). A missing file is no problem."""
+    path = checkpoint_path(name, config)
+    if not path.exists():
+        return path, None, None
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        return path, None, f"it cannot be read ({type(err).__name__}: {str(err).splitlines()[0][:100]})"
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT \
+            or checkpoint.get("config") != json.dumps(config, sort_keys=True) or payload not in checkpoint:
+        return path, None, "it was written for another configuration"
+    return path, checkpoint, None
+
+
+def _save(path: Path, config: dict, payload: dict, verbose: bool) -> bool:
+    return save_atomically(path, dict(format=FORMAT, config=json.dumps(config, sort_keys=True),
+                                      **payload), print if verbose else (lambda *_: None))
+
+
+def _done(event: CacheEvent, verbose: bool) -> None:
+    if verbose:
+        print(event.message())
+    for events in _recordings:
+        events.append(event)
 
 
 def save_atomically(path: Path, obj: dict, say=print) -> bool:

@@ -4,7 +4,8 @@ wrong answer, so a notebook with unanswered exercises still runs."""
 from __future__ import annotations
 
 import numpy as np
-import torch
+
+from .tensors import to_numpy
 
 
 def check_value(name: str, answer, expected, rtol: float = 1e-4, atol: float = 1e-6) -> Result:
@@ -54,9 +55,7 @@ def check_true(name: str, condition: bool, why_if_not: str, detail: str = "") ->
 
 
 def _as_array(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
+    return np.asarray(to_numpy(x), dtype=np.float64)
 
 
 class Result:

@@ -14,14 +14,12 @@ row by row (one backward pass per code unit), which is where the real cost of a 
 """
 from __future__ import annotations
 
-import time
-
 import torch
 from torch import nn
 from torch.func import jacrev, vmap
 
-from .cache import train_or_load
 from .corruption import masking_noise   # the DAE's corruption (notebook 02)
+from .losses import squared_error_per_image
 
 
 def sigmoid_layer_jacobian(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -47,11 +45,6 @@ def jacobian_norm_sq_autograd(encoder: nn.Module, x: torch.Tensor) -> torch.Tens
     return encoder_jacobian(encoder, x).pow(2).sum(dim=(1, 2))
 
 
-def reconstruction_summed(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Squared error summed over the pixels of an image, mean over the images (a scalar)."""
-    return ((x_hat - x) ** 2).sum(dim=1).mean()
-
-
 def contractive_loss(lam: float, mask: float = 0.0, seed: int = 0):
     """A loss for helpers.train.fit on a one-layer sigmoid autoencoder (model.encoder =
     Linear + Sigmoid):  reconstruction (summed over pixels, mean over images)
@@ -67,7 +60,7 @@ def contractive_loss(lam: float, mask: float = 0.0, seed: int = 0):
     def loss_fn(model, x):
         x_in = masking_noise(x, mask, noise) if mask > 0 else x
         h = model.encoder(x_in)
-        loss = reconstruction_summed(model.decoder(h), x)
+        loss = squared_error_per_image(model.decoder(h), x).mean()
         if lam > 0:
             loss = loss + lam * sigmoid_jacobian_norm_sq(h, model.encoder[0].weight).mean()
         return loss
@@ -80,6 +73,7 @@ def trained_cae(name: str, data, hidden: int = 256, lam: float = 0.0, mask: floa
                 verbose: bool = True):
     """A 784-hidden-784 sigmoid autoencoder trained with `contractive_loss(lam, mask)`,
     loaded from the cache when trained before. Returns (model, history)."""
+    from .cache import train_or_load
     from .models import Autoencoder
     from .train import fit
 
@@ -129,29 +123,3 @@ def code_sensitivity(encoder, x: torch.Tensor, sigma: float = 0.05, repeats: int
         e = sigma * torch.randn(x.shape, generator=g).to(x.device)
         ratios.append((encoder(x + e) - h).norm(dim=1) / e.norm(dim=1))
     return torch.stack(ratios).mean(dim=0)
-
-
-def compare_timings(functions: dict, rounds: int = 3) -> dict:
-    """{name: best wall-clock seconds of one call} for each function, measured in interleaved
-    rounds (a, b, c, a, b, c, ...) after one warm-up call each, so that a burst of load from
-    other programs does not fall on one function only."""
-    for fn in functions.values():
-        fn()
-    best = {name: float("inf") for name in functions}
-    for _ in range(rounds):
-        for name, fn in functions.items():
-            started = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - started)
-    return best
-
-
-def seconds_per_call(fn, repeats: int = 3) -> float:
-    """Best wall-clock time of `repeats` calls of fn() (after one warm-up call), in seconds."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best

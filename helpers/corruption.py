@@ -17,6 +17,8 @@ import math
 
 import torch
 
+from .losses import mse_per_pixel
+
 NOISE_KINDS = ("masking", "gaussian", "salt-and-pepper")
 
 
@@ -66,7 +68,7 @@ def denoising_loss(kind: str, level: float, seed: int = 0):
 
     def loss_fn(model, x):
         x_tilde = corrupt(x, kind, level, generator)
-        return ((model(x_tilde) - x) ** 2).mean()
+        return mse_per_pixel(model(x_tilde), x)
     return loss_fn
 
 

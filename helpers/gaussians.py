@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from .divergences import gaussian_pdf
+from .divergences import gaussian_pdf, kl_gaussians, kl_on_grid
 
 GRID = np.linspace(-12, 12, 2401)          # x values for the 1-D demo; spacing 0.01
 
@@ -34,12 +34,6 @@ def two_modes(separation: float, weight: float, std: float = 1.0):
 
 def mixture_pdf(x, means, stds, weights):
     return sum(w * gaussian_pdf(x, m, s) for m, s, w in zip(means, stds, weights))
-
-
-def kl_on_grid(p, q, dx: float) -> float:
-    """KL(p || q) = sum p log(p / q) dx for densities given on a grid (terms with p = 0 drop)."""
-    mask = p > 1e-300
-    return float(np.sum(p[mask] * (np.log(p[mask]) - np.log(np.maximum(q[mask], 1e-300)))) * dx)
 
 
 def fit_gaussian(p, direction: str, grid=GRID, starts=None) -> tuple[float, float]:
@@ -133,7 +127,6 @@ class LinearGaussianModel:
 
     def elbo(self, x: torch.Tensor, m: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
         """ELBO(q) = E_q[log p(x|z)] - KL(q || p(z)) for q = N(m, S), exact (no sampling)."""
-        from .vae import kl_gaussians
         eye = torch.eye(self.k, dtype=torch.float64)
         return self.expected_log_lik(x, m, S) - kl_gaussians(m, S, torch.zeros(self.k,
                                                              dtype=torch.float64), eye)

@@ -82,22 +82,42 @@ def first_layer_filters(model: nn.Module) -> torch.Tensor:
     return weight.reshape(-1, side, side)
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """The device a model's weights are on (inputs must go there too)."""
+    return next(model.parameters()).device
+
+
 @torch.no_grad()
-def encode_all(model: nn.Module, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
-    """Codes of all rows of x, in evaluation mode and batches, returned on the CPU."""
-    return _apply_in_batches(model.encode, model, x, batch_size)
+def encode_all(model: nn.Module, x: torch.Tensor, batch_size: int = 2048):
+    """model.encode of all rows of x, in evaluation mode and batches, returned on the CPU.
+    For a VAE, whose encode gives (mu, logvar), a pair of tensors."""
+    return apply_in_batches(model.encode, model, x, batch_size)
+
+
+@torch.no_grad()
+def decode_all(model: nn.Module, z: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+    """model.decode of all rows of z, in evaluation mode and batches, returned on the CPU."""
+    return apply_in_batches(model.decode, model, z, batch_size)
 
 
 @torch.no_grad()
 def reconstruct_all(model: nn.Module, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
     """x_hat for all rows of x, in evaluation mode and batches, returned on the CPU."""
-    return _apply_in_batches(model, model, x, batch_size)
+    return apply_in_batches(model, model, x, batch_size)
 
 
-def _apply_in_batches(fn, model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+@torch.no_grad()
+def apply_in_batches(fn, model: nn.Module, x: torch.Tensor, batch_size: int = 2048):
+    """fn (a function of `model`) on batches of x moved to the model's device, in evaluation
+    mode (the model's mode is restored after), with the results joined on the CPU. When fn
+    returns a tuple of tensors, so does this."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-    out = [fn(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
-    model.train(was_training)
-    return torch.cat(out)
+    device = device_of(model)
+    try:
+        out = [fn(x[i:i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    if isinstance(out[0], tuple):
+        return tuple(torch.cat([part[j] for part in out]).cpu() for j in range(len(out[0])))
+    return torch.cat([part.cpu() for part in out])

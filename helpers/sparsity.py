@@ -11,20 +11,15 @@ Method 2 (ReLU hidden units, softplus output): an L1 penalty on the hidden activ
 L_1 = mean over images of sum_j |a_j|.
 
 Total loss = MSE (per pixel, mean over pixels and images) + lambda * penalty. The model is a
-helpers.models.Autoencoder: model.encode(x) gives the hidden activations a.
+helpers.models.Autoencoder: model.encode(x) gives the hidden activations a (for many images,
+helpers.models.encode_all). The Bernoulli KL itself lives in helpers.divergences.
 """
 from __future__ import annotations
 
 import torch
 
-EPS = 1e-6   # keeps log() finite when a unit's active ratio reaches exactly 0 or 1
-
-
-def bernoulli_kl(rho, rho_hat) -> torch.Tensor:
-    """KL(Bernoulli(rho) || Bernoulli(rho_hat)), elementwise, in nats."""
-    rho_hat = torch.as_tensor(rho_hat, dtype=torch.float32).clamp(EPS, 1 - EPS)
-    rho = torch.as_tensor(rho, dtype=rho_hat.dtype)
-    return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+from .divergences import bernoulli_kl
+from .losses import mse_per_pixel
 
 
 def active_ratio(hidden: torch.Tensor) -> torch.Tensor:
@@ -48,7 +43,7 @@ def kl_sparse_loss(rho: float, weight: float):
 
     def loss_fn(model, x):
         hidden = model.encode(x)
-        return ((model.decode(hidden) - x) ** 2).mean() + weight * kl_sparsity_penalty(hidden, rho)
+        return mse_per_pixel(model.decode(hidden), x) + weight * kl_sparsity_penalty(hidden, rho)
     return loss_fn
 
 
@@ -56,15 +51,8 @@ def l1_sparse_loss(weight: float):
     """Method 2's loss for helpers.train.fit: MSE per pixel + weight * L1 of the hidden layer."""
     def loss_fn(model, x):
         hidden = model.encode(x)
-        return ((model.decode(hidden) - x) ** 2).mean() + weight * l1_penalty(hidden)
+        return mse_per_pixel(model.decode(hidden), x) + weight * l1_penalty(hidden)
     return loss_fn
-
-
-@torch.no_grad()
-def hidden_activations(model, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
-    """model.encode for every row of x, in evaluation mode, on the CPU: (N, hidden units)."""
-    from .models import encode_all
-    return encode_all(model, x, batch_size)
 
 
 def near_zero_share(hidden: torch.Tensor, relative: float = 0.05) -> float:

@@ -10,7 +10,8 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .losses import reconstruction_loss
+from .losses import cross_entropy_loss, reconstruction_loss
+from .models import device_of
 
 
 def pick_device(verbose: bool = False) -> torch.device:
@@ -41,47 +42,66 @@ def epochs_for(n_train: int, subset_epochs: int) -> int:
     return max(1, math.ceil(subset_epochs * SUBSET_TRAIN_SIZE / n_train))
 
 
-def fit(model: torch.nn.Module, x_train: torch.Tensor, *, loss_fn=reconstruction_loss,
-        x_val: torch.Tensor | None = None, epochs: int = 10, batch_size: int = 128,
-        lr: float = 1e-3, schedule: str | None = None, weight_decay: float = 0.0,
-        seed: int = 0, device: torch.device | None = None, progress: bool = True,
-        desc: str = "training") -> dict:
-    """Train `model` with Adam to minimise `loss_fn(model, x_batch)` over shuffled batches.
+def fit(model: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor | None = None, *,
+        loss_fn=None, x_val: torch.Tensor | None = None, y_val: torch.Tensor | None = None,
+        epochs: int = 10, steps: int | None = None, batch_size: int = 128, lr: float = 1e-3,
+        schedule: str | None = None, weight_decay: float = 0.0, seed: int = 0,
+        shuffle: torch.Generator | None = None, device: torch.device | None = None,
+        progress: bool = True, desc: str = "training") -> dict:
+    """Train `model` with Adam over shuffled batches of x_train, to minimise
+    `loss_fn(model, x_batch)`, or with labels y_train, `loss_fn(model, x_batch, y_batch)`.
+    The default loss is the autoencoder's MSE per pixel without labels, the cross-entropy with.
 
-    schedule=None keeps the learning rate at `lr`; "cosine" lowers it along half a cosine
-    from `lr` to 0 over the epochs, which lets a model settle into the bottom of a minimum.
+    steps=None trains `epochs` whole passes; a number of steps stops there instead (the last
+    pass may be cut short), so that runs on different amounts of data take the same number of
+    steps. schedule=None keeps the learning rate at `lr`; "cosine" lowers it along half a
+    cosine from `lr` to 0 over the epochs, which lets a model settle into the bottom of a
+    minimum. The batches' order comes from `shuffle`, a torch.Generator (by default a new one
+    seeded with `seed`): the same order every run.
 
     Returns the history: {"train_loss": [mean over each epoch], "val_loss": [after each epoch]}
     (val_loss only when x_val is given). The model ends on `device` in evaluation mode.
     """
+    labelled = y_train is not None
+    if labelled and len(y_train) != len(x_train):
+        raise ValueError(f"y_train must have one label per image: {len(y_train)} labels for "
+                         f"{len(x_train)} images")
+    if schedule not in (None, "cosine"):
+        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}")
+    loss_fn = loss_fn or (cross_entropy_loss if labelled else reconstruction_loss)
     device = device or pick_device()
     model.to(device).train()
     x_train = x_train.to(device)
-    x_val = x_val.to(device) if x_val is not None else None
+    y_train = y_train.to(device) if labelled else None
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}")
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs) if schedule else None
-    shuffle = torch.Generator().manual_seed(seed)       # its own generator: same order every run
     n_batches = math.ceil(len(x_train) / batch_size)
+    if steps is not None:
+        epochs = math.ceil(steps / n_batches)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs) if schedule else None
+    if shuffle is None:
+        shuffle = torch.Generator().manual_seed(seed)      # its own generator: same order every run
     history = {"train_loss": [], "val_loss": []}
+    steps_left = steps if steps is not None else epochs * n_batches
 
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
     for _ in bar:
         order = torch.randperm(len(x_train), generator=shuffle).to(device)
-        total = torch.zeros((), device=device)
-        for i in range(n_batches):
-            batch = x_train[order[i * batch_size:(i + 1) * batch_size]]
-            loss = loss_fn(model, batch)
+        total, seen = torch.zeros((), device=device), 0
+        for i in range(min(n_batches, steps_left)):
+            index = order[i * batch_size:(i + 1) * batch_size]
+            batch = (x_train[index], y_train[index]) if labelled else (x_train[index],)
+            loss = loss_fn(model, *batch)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            total += loss.detach() * len(batch)
-        history["train_loss"].append(total.item() / len(x_train))   # one sync per epoch
+            total += loss.detach() * len(index)
+            seen += len(index)
+        steps_left -= min(n_batches, steps_left)
+        history["train_loss"].append(total.item() / seen)   # one sync per epoch
         if scheduler is not None:
             scheduler.step()
         if x_val is not None:
-            history["val_loss"].append(evaluate_loss(model, x_val, loss_fn))
+            history["val_loss"].append(evaluate_loss(model, x_val, loss_fn, y=y_val))
         bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}")
     model.eval()
     if x_val is None:
@@ -91,14 +111,15 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, *, loss_fn=reconstruction
 
 @torch.no_grad()
 def evaluate_loss(model: torch.nn.Module, x: torch.Tensor, loss_fn=reconstruction_loss,
-                  batch_size: int = 4096) -> float:
-    """`loss_fn` averaged over all of x (in evaluation mode), as a float."""
+                  batch_size: int = 4096, y: torch.Tensor | None = None) -> float:
+    """`loss_fn` averaged over all of x (with labels y: `loss_fn(model, x, y)`), in evaluation
+    mode, as a float."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = device_of(model)
     total = 0.0
     for i in range(0, len(x), batch_size):
-        batch = x[i:i + batch_size].to(device)
-        total += loss_fn(model, batch).item() * len(batch)
+        batch = (x[i:i + batch_size].to(device),) + (() if y is None else (y[i:i + batch_size].to(device),))
+        total += loss_fn(model, *batch).item() * len(batch[0])
     model.train(was_training)
     return total / len(x)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .models import mlp
+from .divergences import kl_to_standard_normal
+from .losses import bernoulli_nll_per_image, squared_error_per_image
+from .models import decode_all, device_of, mlp
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -66,28 +67,11 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
-# --- the terms of the loss, one value per image -------------------------------------------
+# --- the loss --------------------------------------------------------------------------------
+# Its terms, one value per image: helpers.losses.bernoulli_nll_per_image (or
+# squared_error_per_image, the lecture's 'MSE') and helpers.divergences.kl_to_standard_normal.
 
-def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag(sigma^2)) || N(0, I)) = 1/2 sum_j (-logvar_j + mu_j^2 + sigma_j^2 - 1),
-    summed over the latent dimensions: shape (B,) for (B, k) inputs."""
-    return 0.5 * (-logvar + mu ** 2 + logvar.exp() - 1).sum(dim=-1)
-
-
-def bernoulli_nll(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """-log p(x|z) for a Bernoulli decoder: binary cross-entropy SUMMED over pixels, shape (B,).
-    (On grey values in (0, 1) this is a cross-entropy, not a normalised density: its minimum,
-    reached at x_hat = x, is the entropy of the grey pixels, not 0.)"""
-    return F.binary_cross_entropy(x_hat, x.expand_as(x_hat), reduction="none").sum(dim=-1)
-
-
-def squared_error_nll(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Squared error SUMMED over pixels, shape (B,): the lecture's 'MSE' reconstruction term.
-    It is -log p(x|z) of a Gaussian decoder N(x_hat, I/2), up to a constant."""
-    return ((x - x_hat) ** 2).sum(dim=-1)
-
-
-RECONSTRUCTION = {"bernoulli": bernoulli_nll, "squared_error": squared_error_nll}
+RECONSTRUCTION = {"bernoulli": bernoulli_nll_per_image, "squared_error": squared_error_per_image}
 
 
 def negative_elbo(model: VAE, x: torch.Tensor, beta: float = 1.0,
@@ -110,14 +94,14 @@ def loss_terms(model: VAE, x: torch.Tensor, batch_size: int = 1000) -> dict:
     """Held-out reconstruction and KL, each in nats summed over pixels / latent dimensions and
     averaged over the images of x (one sample z per image, generator seeded)."""
     g = torch.Generator().manual_seed(0)
-    device = next(model.parameters()).device
+    device = device_of(model)
     recon, kl = 0.0, 0.0
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].to(device)
             mu, logvar = model.encode(xb)
             z = model.reparameterize(mu.cpu(), logvar.cpu(), g).to(device)
-            recon += bernoulli_nll(model.decode(z), xb).sum().item()
+            recon += bernoulli_nll_per_image(model.decode(z), xb).sum().item()
             kl += kl_to_standard_normal(mu, logvar).sum().item()
     return {"reconstruction": recon / len(x), "kl": kl / len(x),
             "negative_elbo": (recon + kl) / len(x)}
@@ -137,7 +121,7 @@ def log_likelihood_importance(model: VAE, x: torch.Tensor, n_samples: int,
     """Importance-sampled estimate of log p(x) per image, shape (B,) (Burda et al. 2016):
     log p(x) >= E[log 1/K sum_k p(x|z_k) p(z_k) / q(z_k|x)],  z_k ~ q(z|x).
     K = 1 gives the ELBO; the bound tightens as K grows. Bernoulli decoder, nats."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     mu, logvar = model.encode(x.to(device))
     mu, logvar, xd = mu.cpu(), logvar.cpu(), x.cpu()
     terms = []
@@ -146,7 +130,7 @@ def log_likelihood_importance(model: VAE, x: torch.Tensor, n_samples: int,
         eps = torch.randn((k, *mu.shape), generator=generator)
         z = mu + (0.5 * logvar).exp() * eps                                 # (k, B, latent)
         x_hat = model.decode(z.reshape(-1, mu.shape[-1]).to(device)).cpu().reshape(k, *xd.shape)
-        log_px_z = -bernoulli_nll(x_hat, xd)                                # (k, B)
+        log_px_z = -bernoulli_nll_per_image(x_hat, xd)                                # (k, B)
         log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
         log_qz = log_normal(z, mu, logvar)
         terms.append(log_px_z + log_pz - log_qz)
@@ -161,43 +145,20 @@ def log_likelihood_prior_sampling(model: VAE, x: torch.Tensor, n_samples: int,
     """The naive Monte Carlo estimate log (1/n sum_i p(x|z_i)), z_i ~ N(0, I), for ONE image
     x of shape (784,) or (1, 784); returns a 0-d tensor (nats). Computed with logsumexp,
     because each p(x|z_i) is far below the smallest float."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     x = x.reshape(1, -1).cpu()
     parts = []
     for start in range(0, n_samples, chunk):
         z = torch.randn(min(chunk, n_samples - start), model.code_size, generator=generator)
-        parts.append(-bernoulli_nll(model.decode(z.to(device)).cpu(), x))
+        parts.append(-bernoulli_nll_per_image(model.decode(z.to(device)).cpu(), x))
     return torch.logsumexp(torch.cat(parts), dim=0) - math.log(n_samples)
-
-
-@torch.no_grad()
-def encode_gaussian(model: VAE, x: torch.Tensor, batch_size: int = 2048):
-    """(mu, logvar) of q(z|x) for all rows of x, on the CPU."""
-    device = next(model.parameters()).device
-    parts = [model.encode(x[i:i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
-    return torch.cat([p[0] for p in parts]).cpu(), torch.cat([p[1] for p in parts]).cpu()
 
 
 @torch.no_grad()
 def sample_images(model: VAE, n: int, seed: int = 0) -> torch.Tensor:
     """n images decoded from z ~ N(0, I) (pixel means x_hat, not Bernoulli draws), on the CPU."""
     z = torch.randn(n, model.code_size, generator=torch.Generator().manual_seed(seed))
-    return model.decode(z.to(next(model.parameters()).device)).cpu()
-
-
-# --- KL between Gaussians ------------------------------------------------------------------
-
-def kl_gaussians(mu0: torch.Tensor, cov0: torch.Tensor, mu1: torch.Tensor,
-                 cov1: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu0, cov0) || N(mu1, cov1)) for full k x k covariances:
-    1/2 [tr(cov1^-1 cov0) + (mu1 - mu0)^T cov1^-1 (mu1 - mu0) - k + log det cov1 / det cov0]."""
-    k = mu0.shape[-1]
-    cov1_inv = torch.linalg.inv(cov1)
-    diff = (mu1 - mu0).unsqueeze(-1)
-    trace = torch.diagonal(cov1_inv @ cov0, dim1=-2, dim2=-1).sum(-1)
-    mahalanobis = (diff.transpose(-2, -1) @ cov1_inv @ diff).squeeze(-1).squeeze(-1)
-    log_dets = torch.logdet(cov1) - torch.logdet(cov0)
-    return 0.5 * (trace + mahalanobis - k + log_dets)
+    return decode_all(model, z)
 
 
 # --- training through the cache ------------------------------------------------------------

@@ -131,3 +131,46 @@ def test_trained_autoencoder_keys_on_the_data(cache_dir, tiny_data):
     del tiny_data._fingerprint
     cache.trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, verbose=False)
     assert len(list(cache_dir.glob("tiny-*.pt"))) == 2
+
+
+def test_the_cache_reports_what_it_did_as_data(cache_dir, capsys):
+    calls = []
+    build, train = make_parts(calls)
+    with cache.recording() as events:
+        cache.train_or_load("toy", CONFIG, build, train, verbose=False)
+        cache.train_or_load("toy", CONFIG, build, train, verbose=False)
+    assert [e.action for e in events] == ["trained", "loaded"] and capsys.readouterr().out == ""
+    assert all(e.name == "toy" and e.path == cache.checkpoint_path("toy", CONFIG) and e.saved
+               and e.seconds >= 0 for e in events)
+    assert events[1].message().startswith("Cache: loaded toy from ")
+    cache.checkpoint_path("toy", CONFIG).write_bytes(b"garbage")
+    with cache.recording() as outer, cache.recording() as inner:
+        cache.train_or_load("toy", CONFIG, build, train)
+    assert outer == inner and [e.action for e in inner] == ["retrained"]
+    assert "cannot be read" in inner[0].reason and inner[0].message() in capsys.readouterr().out
+    with cache.recording() as after:
+        pass
+    assert after == [] and calls == [1, 1]
+
+
+def test_results_go_through_the_same_cache(cache_dir, capsys):
+    computed = []
+
+    def compute():
+        computed.append(1)
+        return {"pixels": 0.5, "1": 0.75, "counts": [1, 2, 3]}
+
+    with cache.recording() as events:
+        first = cache.compute_or_load("table", {"kind": "t", "n": 3}, compute)
+        again = cache.compute_or_load("table", {"kind": "t", "n": 3}, compute)
+        cache.compute_or_load("table", {"kind": "t", "n": 4}, compute, verbose=False)
+    assert first == again and computed == [1, 1]
+    assert [(e.action, e.what) for e in events] == [("trained", "result"), ("loaded", "result"), ("trained", "result")]
+    out = capsys.readouterr().out
+    assert "no saved table yet; computing it" in out and "Cache: loaded table" in out
+    # a file that holds weights, not a result, under the result's name is not taken for one
+    path = cache.checkpoint_path("table", {"kind": "t", "n": 3})
+    cache.save_atomically(path, {"format": cache.FORMAT, "config": '{"kind": "t", "n": 3}',
+                                 "state_dict": {}, "history": {}})
+    assert cache.compute_or_load("table", {"kind": "t", "n": 3}, compute, verbose=False) == first
+    assert computed == [1, 1, 1]

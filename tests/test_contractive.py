@@ -114,13 +114,3 @@ def test_contraction_control_rejects_nonsense(control):
             control.compute(*args)
     with pytest.raises(ValueError):
         widgets.ContractionControl({}, torch.rand(3, 784))
-
-
-def test_compare_timings_returns_the_best_time_of_each_function():
-    import time
-    calls = []
-    result = contractive.compare_timings({"fast": lambda: calls.append("f"),
-                                          "slow": lambda: time.sleep(0.01)}, rounds=2)
-    assert set(result) == {"fast", "slow"}
-    assert result["slow"] >= 0.01 > result["fast"] >= 0
-    assert calls == ["f"] * 3                                  # one warm-up, then two rounds

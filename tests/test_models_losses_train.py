@@ -1,4 +1,8 @@
 """Models, losses and the training loop."""
+import math
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -48,7 +52,8 @@ def test_losses_against_a_hand_computation():
     x_hat = torch.tensor([[0.0, 0.0], [1.0, 0.5]])
     # squared differences: [[0, 1], [0, 0.25]]
     assert losses.mse_per_pixel(x_hat, x).item() == pytest.approx((0 + 1 + 0 + 0.25) / 4)
-    assert losses.mse_per_image(x_hat, x).tolist() == pytest.approx([1.0, 0.25])
+    assert losses.squared_error_per_image(x_hat, x).tolist() == pytest.approx([1.0, 0.25])
+    assert losses.bernoulli_nll_per_image(torch.full((1, 2), 0.5), x[:1]).item() == pytest.approx(2 * math.log(2))
     identity = torch.nn.Identity()
     assert losses.reconstruction_loss(identity, x).item() == 0
 
@@ -107,3 +112,89 @@ def test_epochs_for_keeps_the_number_of_images_seen():
 def test_pick_device_returns_a_usable_device():
     device = train.pick_device()
     assert torch.zeros(1, device=device).device.type == device.type
+
+
+def test_encode_all_gives_both_parts_of_a_tuple_and_decode_all_matches_decode():
+    from helpers.vae import VAE
+    torch.manual_seed(0)
+    vae = VAE([784, 16, 3])
+    x = torch.rand(70, 784)
+    mu, logvar = models.encode_all(vae, x, batch_size=32)
+    assert torch.allclose(mu, vae.encode(x)[0], atol=1e-6) and torch.allclose(logvar, vae.encode(x)[1], atol=1e-6)
+    z = torch.randn(70, 3)
+    assert torch.allclose(models.decode_all(vae, z, batch_size=32), vae.decode(z), atol=1e-6)
+    assert models.device_of(vae) == next(vae.parameters()).device
+
+
+def labelled_data(n=96):
+    g = torch.Generator().manual_seed(2)
+    return torch.rand(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def test_fit_with_labels_trains_exactly_as_labels_in_a_785th_column():
+    """The judge classifier used to smuggle its labels into fit as a 785th pixel column; fit
+    with labels must give the very same weights."""
+    x, y = labelled_data()
+    runs = []
+    for labelled in (True, False):
+        train.set_seed(0)
+        model = models.mlp([784, 32, 10])
+        if labelled:
+            train.fit(model, x, y, epochs=3, batch_size=32, progress=False)
+        else:
+            xy = torch.cat([x, y[:, None].float()], dim=1)
+            train.fit(model, xy, epochs=3, batch_size=32, progress=False,
+                      loss_fn=lambda m, b: torch.nn.functional.cross_entropy(m(b[:, :-1]), b[:, -1].long()))
+        runs.append(model.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].values(), runs[1].values()))
+
+
+def test_fit_for_a_number_of_steps_stops_part_way_through_an_epoch():
+    x, y = labelled_data(100)                       # 4 batches of 32, 32, 32, 4 per epoch
+    model = models.mlp([784, 10])
+    steps = []
+    original_step = torch.optim.Adam.step
+
+    def count(self, *args, **kwargs):
+        steps.append(1)
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.Adam.step = count
+    try:
+        history = train.fit(model, x, y, steps=10, batch_size=32, progress=False)
+    finally:
+        torch.optim.Adam.step = original_step
+    assert len(steps) == 10 and len(history["train_loss"]) == 3     # 4 + 4 + 2 steps
+    with pytest.raises(ValueError, match="one label per image"):
+        train.fit(model, x, y[:50], epochs=1, progress=False)
+
+
+def test_fit_takes_the_batch_order_from_a_given_generator():
+    x = torch.rand(64, 784, generator=torch.Generator().manual_seed(4))
+    runs = []
+    for shuffle in (None, torch.Generator().manual_seed(7)):
+        train.set_seed(0)
+        ae = models.Autoencoder([784, 8])
+        train.fit(ae, x, epochs=2, batch_size=16, seed=7, shuffle=shuffle, progress=False)
+        runs.append(ae.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].values(), runs[1].values()))
+
+
+def test_importing_the_training_loop_does_not_import_the_widgets():
+    code = "import sys, helpers.train, helpers.cache, helpers.recipes; assert 'ipywidgets' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_compare_timings_returns_the_best_time_of_each_function():
+    import time
+    from helpers import timing
+    calls = []
+    result = timing.compare_timings({"fast": lambda: calls.append("f"),
+                                     "slow": lambda: time.sleep(0.01)}, rounds=2)
+    assert set(result) == {"fast", "slow"}
+    assert result["slow"] >= 0.01 > result["fast"] >= 0
+    assert calls == ["f"] * 3                                  # one warm-up, then two rounds
+    order = []
+    rounds = timing.interleaved_rounds({"a": lambda: order.append("a") or 1,
+                                        "b": lambda: order.append("b") or 2}, 2)
+    assert order == ["a", "b", "a", "b"] and rounds == {"a": [1, 1], "b": [2, 2]}

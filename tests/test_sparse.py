@@ -43,14 +43,14 @@ def test_gaussian_closed_forms_match_integrals(mp, sp, mq, sq):
 
 
 def test_bernoulli_kl_and_penalty_by_hand():
-    assert sparsity.bernoulli_kl(0.1, 0.1).item() == pytest.approx(0, abs=1e-7)
+    assert divergences.bernoulli_kl(0.1, 0.1).item() == pytest.approx(0, abs=1e-7)
     expected = 0.1 * math.log(0.1 / 0.4) + 0.9 * math.log(0.9 / 0.6)
-    assert sparsity.bernoulli_kl(0.1, 0.4).item() == pytest.approx(expected, rel=1e-5)
+    assert divergences.bernoulli_kl(0.1, 0.4).item() == pytest.approx(expected, rel=1e-5)
     hidden = torch.tensor([[0.2, 0.0], [0.6, 0.2]])        # active ratios 0.4 and 0.1
     assert sparsity.active_ratio(hidden).tolist() == pytest.approx([0.4, 0.1])
     assert sparsity.kl_sparsity_penalty(hidden, 0.1).item() == pytest.approx(expected, rel=1e-5)
     assert sparsity.l1_penalty(torch.tensor([[1.0, -2.0], [0.0, 3.0]])).item() == pytest.approx(3.0)
-    assert torch.isfinite(sparsity.bernoulli_kl(0.1, torch.tensor([0.0, 1.0]))).all()
+    assert torch.isfinite(divergences.bernoulli_kl(0.1, torch.tensor([0.0, 1.0]))).all()
 
 
 def test_sparse_losses_add_the_penalty():

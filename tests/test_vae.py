@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import classifier, gaussians, vae, widgets
+from helpers import classifier, divergences, gaussians, losses, vae, widgets
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +43,15 @@ def test_reparameterize_uses_the_generator_and_gives_gradients():
 def test_kl_to_standard_normal_by_hand():
     # mu = 1, sigma^2 = e: 1/2 (-1 + 1 + e - 1) = (e - 1) / 2 per dimension
     mu, logvar = torch.ones(1, 3), torch.ones(1, 3)
-    assert vae.kl_to_standard_normal(mu, logvar).item() == pytest.approx(3 * (math.e - 1) / 2)
-    assert vae.kl_to_standard_normal(torch.zeros(4, 2), torch.zeros(4, 2)).tolist() == [0.0] * 4
+    assert divergences.kl_to_standard_normal(mu, logvar).item() == pytest.approx(3 * (math.e - 1) / 2)
+    assert divergences.kl_to_standard_normal(torch.zeros(4, 2), torch.zeros(4, 2)).tolist() == [0.0] * 4
 
 
 def test_bernoulli_nll_is_summed_over_pixels():
     x = torch.tensor([[1.0, 0.0]])
     x_hat = torch.tensor([[0.5, 0.25]])
-    assert vae.bernoulli_nll(x_hat, x).item() == pytest.approx(-math.log(0.5) - math.log(0.75))
-    assert vae.squared_error_nll(x_hat, x).item() == pytest.approx(0.25 + 0.0625)
+    assert losses.bernoulli_nll_per_image(x_hat, x).item() == pytest.approx(-math.log(0.5) - math.log(0.75))
+    assert losses.squared_error_per_image(x_hat, x).item() == pytest.approx(0.25 + 0.0625)
 
 
 def test_vae_loss_is_the_mean_over_images_of_the_negative_elbo(vae2):
@@ -71,10 +71,10 @@ def test_kl_gaussians_matches_torch_and_the_diagonal_case():
     eye = torch.eye(3, dtype=torch.float64)
     expected = torch.distributions.kl_divergence(torch.distributions.MultivariateNormal(mu0, cov0),
                                                  torch.distributions.MultivariateNormal(mu1, eye))
-    assert vae.kl_gaussians(mu0, cov0, mu1, eye).item() == pytest.approx(expected.item(), rel=1e-10)
+    assert divergences.kl_gaussians(mu0, cov0, mu1, eye).item() == pytest.approx(expected.item(), rel=1e-10)
     logvar = torch.randn(3, generator=g, dtype=torch.float64)
-    assert vae.kl_gaussians(mu0, torch.diag(logvar.exp()), mu1, eye).item() == pytest.approx(
-        vae.kl_to_standard_normal(mu0, logvar).item(), rel=1e-10)
+    assert divergences.kl_gaussians(mu0, torch.diag(logvar.exp()), mu1, eye).item() == pytest.approx(
+        divergences.kl_to_standard_normal(mu0, logvar).item(), rel=1e-10)
 
 
 def test_importance_bound_with_one_sample_is_the_elbo_on_average(vae2):
@@ -111,7 +111,9 @@ def test_trained_vae_caches(cache_dir, tiny_data):
 
 
 def test_classifier_trains_and_reports_confidence(cache_dir, tiny_data):
-    model, _ = classifier.trained_classifier(tiny_data, epochs=1, verbose=False)
+    model, history = classifier.trained_classifier("tiny-judge", tiny_data, [784, 16, 10], epochs=2,
+                                                   verbose=False)
+    assert len(history["train_loss"]) == 2 and len(history["val_loss"]) == 2
     conf = classifier.confidence(model, tiny_data.x_test)
     assert conf.shape == (50,) and ((conf >= 0.1) & (conf <= 1)).all()
     assert 0 <= classifier.accuracy(model, tiny_data.x_test, tiny_data.y_test) <= 1
@@ -142,7 +144,7 @@ def test_linear_gaussian_model_elbo_identity():
     log_px = model.log_px(x[None])[0]
     assert model.elbo(x, mean, cov).item() == pytest.approx(log_px.item(), abs=1e-10)
     m, S = torch.tensor([0.3, -0.2], dtype=torch.float64), torch.diag(torch.tensor([0.5, 2.0], dtype=torch.float64))
-    gap = vae.kl_gaussians(m, S, mean, cov)
+    gap = divergences.kl_gaussians(m, S, mean, cov)
     assert (model.elbo(x, m, S) + gap).item() == pytest.approx(log_px.item(), abs=1e-10)
     # p(x) by brute-force integration over a grid of z agrees
     grid = torch.linspace(-8, 8, 801, dtype=torch.float64)
