@@ -1,12 +1,18 @@
-"""Figures in one style: digit grids, code scatters, loss curves, and fast redraws for widgets."""
+"""Figures in one style: digit grids, filters, code scatters, loss curves, posterior ellipses,
+the stacked autoencoder's stage diagram, and fast redraws for widgets. Everything a notebook
+and a widget both draw lives here."""
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
+from matplotlib.lines import Line2D
+from matplotlib.patches import Ellipse
 from PIL import Image
+
+from .tensors import to_numpy
 
 CLASS_COLOURS = plt.get_cmap("tab10")
 
@@ -24,7 +30,7 @@ def use_course_style() -> None:
 
 def as_images(x) -> np.ndarray:
     """(N, 784) or (N, 28, 28) tensor/array -> (N, 28, 28) NumPy array."""
-    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    x = to_numpy(x)
     if x.ndim == 2:                          # flat rows of D pixels -> sqrt(D) x sqrt(D)
         side = int(round(np.sqrt(x.shape[1])))
         x = x.reshape(-1, side, side)
@@ -72,11 +78,26 @@ def filter_grid(filters, n: int = 32, ncols: int = 8, title: str | None = None, 
     return fig
 
 
+def filter_mosaic(filters, ncols: int = 4, places: int | None = None, gap: int = 2) -> np.ndarray:
+    """(n, 28, 28) filters -> one image with `places` (default n) places, ncols a row, each
+    filter scaled by its largest absolute weight to [-1, 1], separated by `gap` pixels of 0
+    (grey). Places without a filter stay grey, so every page has the same size."""
+    filters = np.asarray(filters, dtype=np.float64)
+    per_page = max(places or len(filters), len(filters), 1)
+    nrows = math.ceil(per_page / ncols)
+    side = filters.shape[-1] if filters.ndim == 3 else 28
+    mosaic = np.zeros((nrows * (side + gap) - gap, ncols * (side + gap) - gap))
+    for i, w in enumerate(filters):
+        r, c = divmod(i, ncols)
+        limit = np.abs(w).max() or 1.0
+        mosaic[r * (side + gap):r * (side + gap) + side, c * (side + gap):c * (side + gap) + side] = w / limit
+    return mosaic
+
+
 def code_scatter(ax, codes, labels, class_names=None, s: float = 4, legend: bool = True,
                  xlabel: str = "$z_1$", ylabel: str = "$z_2$"):
     """2-D codes as points coloured by class. Returns the PathCollection (for set_offsets)."""
-    codes = codes.detach().cpu().numpy() if isinstance(codes, torch.Tensor) else np.asarray(codes)
-    labels = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    codes, labels = to_numpy(codes), to_numpy(labels)
     points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap=CLASS_COLOURS, vmin=-0.5,
                         vmax=9.5, s=s, linewidths=0)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel)
@@ -106,6 +127,89 @@ def loss_curves(histories: dict, ylabel: str, title: str | None = None, logy: bo
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def image_rows(fig, row_labels: list[str], n: int) -> list[list]:
+    """A grid of len(row_labels) x n blank 28x28 images on `fig`, each row labelled on the
+    left, for a widget to fill with set_data. Returns the image artists, row by row."""
+    axes = fig.subplots(len(row_labels), n, squeeze=False)
+    artists = []
+    for r, label in enumerate(row_labels):
+        row = []
+        for c in range(n):
+            row.append(axes[r, c].imshow(np.zeros((28, 28)), vmin=0, vmax=1, cmap="gray"))
+            axes[r, c].set_xticks([]), axes[r, c].set_yticks([])
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center")
+        artists.append(row)
+    return artists
+
+
+def posterior_ellipses(ax, mu, logvar, colours, n_std: float = 2.0):
+    """Draw the n_std-standard-deviation ellipse of each q(z|x) = N(mu, diag(sigma^2))."""
+    for m, lv, colour in zip(to_numpy(mu), to_numpy(logvar), colours):
+        width, height = 2 * n_std * np.exp(0.5 * lv)
+        ax.add_patch(Ellipse(m, width, height, fill=False, ec=colour, lw=1.5))
+        ax.plot(*m, "+", color=colour, ms=6)
+
+
+# --- the stacked autoencoder's stages (notebook 05) ----------------------------------------
+
+TRAINABLE, FROZEN = "tab:red", "black"
+
+
+def nodes_for(size: int) -> int:
+    """How many circles stand for a layer of `size` units in a diagram (grows slowly)."""
+    return int(np.clip(round(np.log2(size)) - 2, 2, 8))
+
+
+def draw_stage_diagram(ax, sizes: list[int], stage: int | str) -> dict:
+    """Draw the network used at greedy `stage` (1..len(sizes)-1), or stage "fine-tune": layers
+    as columns of nodes, weights as lines, red = trainable, black = frozen.
+    Returns {"trainable": [...], "frozen": [...]}: the names of the weight layers drawn."""
+    n_stages = len(sizes) - 1
+    fine_tune = stage == "fine-tune"
+    if not fine_tune and not (isinstance(stage, (int, np.integer)) and 1 <= stage <= n_stages):
+        raise ValueError(f"stage must be 1..{n_stages} or 'fine-tune', got {stage!r}")
+    ax.clear()
+    k = n_stages if fine_tune else int(stage)
+    names = ["x"] + [f"$h_{i}$" for i in range(1, k + 1)]
+    columns = [(f"{n}\n({s})", s) for n, s in zip(names, sizes[:k + 1])]
+    if fine_tune:
+        columns.append(("class\nscores (10)", 10))
+    else:   # decoder k rebuilds level k-1
+        target = "$\\hat{x}$" if k == 1 else f"$\\hat h_{{{k - 1}}}$"
+        columns.append((f"{target}\n({sizes[k - 1]})", sizes[k - 1]))
+    layers = {"trainable": [], "frozen": []}
+    positions = []
+    for c, (_, size) in enumerate(columns):
+        n = nodes_for(size)
+        positions.append([(c, y) for y in np.linspace(-(n - 1) / 2, (n - 1) / 2, n)])
+    for c in range(len(columns) - 1):
+        last = c == len(columns) - 2
+        trainable = fine_tune or c >= k - 1          # layer k and decoder k learn at stage k
+        if fine_tune:
+            name = "head" if last else f"layer {c + 1}"
+        else:
+            name = f"decoder {k}" if last else f"layer {c + 1}"
+        layers["trainable" if trainable else "frozen"].append(name)
+        colour, width = (TRAINABLE, 1.1) if trainable else (FROZEN, 0.6)
+        for x0, y0 in positions[c]:
+            for x1, y1 in positions[c + 1]:
+                ax.plot([x0, x1], [y0, y1], color=colour, lw=width, alpha=0.8, zorder=1)
+        ax.text(c + 0.5, 4.6, name, ha="center", fontsize=7, color=colour)
+    for c, ((label, _), column) in enumerate(zip(columns, positions)):
+        xs, ys = zip(*column)
+        ax.scatter(xs, ys, s=90, c="white", edgecolors="0.3", zorder=2)
+        ax.text(c, -4.9, label, ha="center", va="top", fontsize=8)
+    ax.set_xlim(-0.6, len(columns) - 0.4), ax.set_ylim(-8.2, 5.2)
+    ax.set_axis_off()
+    ax.legend(handles=[Line2D([], [], color=TRAINABLE, label="trainable"),
+                       Line2D([], [], color=FROZEN, label="frozen")],
+              loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=2)
+    what = "supervised fine-tuning: every weight learns" if fine_tune else \
+        f"stage {k}: learn level-{k} features of " + ("the input" if k == 1 else f"level-{k - 1} features")
+    ax.set_title(what)
+    return layers
 
 
 def figure_to_png(fig) -> bytes:
@@ -140,9 +244,3 @@ class FastRedraw:
         buffer = io.BytesIO()
         Image.fromarray(rgba[..., :3]).save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
-
-
-def close(fig) -> None:
-    """Free a figure that lives inside a widget (it is shown as a PNG, not by pyplot)."""
-    plt.close(fig)
-

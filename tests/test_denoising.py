@@ -5,7 +5,7 @@ import torch
 
 from helpers import corruption, widgets
 from helpers.models import Autoencoder, first_layer_filters
-from helpers.widgets.denoising import filter_mosaic
+from helpers.plots import filter_mosaic
 
 
 def gen(seed=0):

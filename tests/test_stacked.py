@@ -8,7 +8,7 @@ import torch
 from matplotlib.figure import Figure
 
 from helpers import stacked, widgets
-from helpers.widgets.stacked import FROZEN, TRAINABLE, draw_stage_diagram
+from helpers.plots import FROZEN, TRAINABLE, draw_stage_diagram
 
 SIZES = [784, 16, 8, 4]
 
@@ -67,11 +67,11 @@ def test_classifier_from_pretrained_copies_layers_and_trains():
 
 def test_label_budget_table_is_cached(tiny_data, cache_dir):
     s = stacked.StackedAutoencoder(SIZES)
-    table = stacked.label_budget_table(s, tiny_data, [1, 2], [0], steps=3, verbose=False)
+    table = stacked.label_budget_table("label-budgets", s, tiny_data, [1, 2], [0], steps=3, verbose=False)
     assert set(table) == {"budgets", "seeds", "pretrained", "random"}
     assert np.shape(table["pretrained"]) == (2, 1)
     assert len(list(cache_dir.glob("label-budgets-*.pt"))) == 1
-    assert stacked.label_budget_table(s, tiny_data, [1, 2], [0], steps=3, verbose=False) == table
+    assert stacked.label_budget_table("label-budgets", s, tiny_data, [1, 2], [0], steps=3, verbose=False) == table
 
 
 def test_linear_probe_separates_separable_features():

@@ -89,3 +89,62 @@ def test_embedding_comparison_rejects_nonsense(comparison):
         comparison.compute("2-D codes", 4, 30, 50)
     with pytest.raises(ValueError, match="points"):
         comparison.compute("2-D codes", 2, 30, 10_000)
+
+
+# --- what every widget shares: one base -----------------------------------------------------
+
+def every_widget(ae2, codes):
+    """One of each widget of the course, on small untrained models."""
+    from helpers import series, stacked
+    from helpers.vae import VAE
+    torch.manual_seed(0)
+    ae800 = models.Autoencoder([784, 32], activation=None, code_activation="sigmoid")
+    vae = VAE([784, 16, 2])
+    x = torch.rand(20, 784, generator=torch.Generator().manual_seed(3))
+    table = {"budgets": [10, 50], "seeds": [0], "pretrained": [[0.8], [0.9]], "random": [[0.6], [0.85]]}
+    return {
+        "LatentExplorer": lambda: widgets.LatentExplorer(ae2, *codes),
+        "EmbeddingComparison": lambda: widgets.EmbeddingComparison(x, x, torch.arange(20) % 10, {2: ae2}, max_points=20),
+        "NoiseExplorer": lambda: widgets.NoiseExplorer(ae800, ae800, x, n=4),
+        "FilterBrowser": lambda: widgets.FilterBrowser({"a": ae800}),
+        "KLExplorer": lambda: widgets.KLExplorer(),
+        "SparsityControl": lambda: widgets.SparsityControl({0.05: ae800, 0.1: ae800}, x),
+        "ContractionControl": lambda: widgets.ContractionControl({0.0: ae800, 1.0: ae800}, x),
+        "StageViewer": lambda: widgets.StageViewer([stacked.StackedAutoencoder([784, 8, 4])] * 2, x),
+        "LabelBudgetControl": lambda: widgets.LabelBudgetControl(table),
+        "KLDirectionDemo": lambda: widgets.KLDirectionDemo(),
+        "VAELatentExplorer": lambda: widgets.VAELatentExplorer(vae, codes[0], codes[0], codes[1], x[:3]),
+        "KLWeightControl": lambda: widgets.KLWeightControl({1.0: vae, 4.0: vae}, x, torch.arange(20) % 10),
+        "MonteCarloControl": lambda: widgets.MonteCarloControl(vae, x[0], repeats=2, reference_samples=20),
+        "ModelComparison": lambda: widgets.ModelComparison(
+            [series.SeriesModel(name, "00", "", 2, lambda v: models.encode_all(ae2, v),
+                                lambda z: models.decode_all(ae2, z)) for name in ("a", "b")],
+            x[:4], {"a": x, "b": x}, n=4),
+    }
+
+
+def test_every_widget_lists_its_controls_and_picture_and_never_moves_a_model(ae2, codes, monkeypatch):
+    makers = every_widget(ae2, codes)
+    exported = {name for name in dir(widgets) if isinstance(getattr(widgets, name), type)
+                and issubclass(getattr(widgets, name), widgets.Widget) and name != "Widget"}
+    assert exported == set(makers), "every widget of helpers.widgets is tried here"
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a widget moved the model it was given to another device")
+    for method in ("to", "cpu", "cuda"):
+        monkeypatch.setattr(torch.nn.Module, method, refuse)
+    for name, make in makers.items():
+        widget = make()
+        assert isinstance(widget, widgets.Widget), name
+        assert widget.controls and widget.picture.value[:4] == b"\x89PNG", name
+        assert widget.picture in widget.children, f"{name}: the picture is not shown"
+        for control_name, control in widget.controls.items():
+            assert getattr(widget, control_name) is control, f"{name}.{control_name} is not its control"
+
+
+def test_a_control_change_goes_through_update_to_show(ae2, codes):
+    explorer = widgets.LatentExplorer(ae2, *codes)
+    seen = []
+    explorer.show = lambda *values: seen.append(values)
+    explorer.z2.value = explorer.z2.max
+    assert seen == [(explorer.z1.value, explorer.z2.max)]

@@ -1,13 +1,17 @@
-"""Interactive widgets, one module per notebook.
+"""Interactive widgets, one module per notebook, all built on one small base (`base.Widget`).
 
-Each widget is an ipywidgets box: display it by leaving it as a cell's last value. Each keeps
-its computation (`decode`, `compute`, ...) apart from its drawing (`show`), so the tests call
-them without a browser, and each reuses one matplotlib figure, updating its data instead of
-building a new figure on every move.
+Each widget is an ipywidgets box: display it by leaving it as a cell's last value. Each has
+`controls` ({name: control}, each also an attribute: `explorer.z1`), a `picture` (the
+ipywidgets.Image it draws into) and `show(...)`, which computes for the controls' values and
+draws; the computation (`decode`, `compute`, ...) stays apart from the drawing, so the tests call
+it without a browser. Each reuses one matplotlib figure, updating its data instead of building
+a new figure on every move. A widget never moves the model it is given to another device.
 
 Figures here are made with matplotlib.figure.Figure, not pyplot, so the notebook does not also
-show them as static images: they reach the page only as the widget's PNG.
+show them as static images: they reach the page only as the widget's PNG. What a widget and a
+notebook both draw (filter mosaics, posterior ellipses, the stage diagram) is in helpers.plots.
 """
+from .base import Widget  # noqa: F401
 from .vanilla import EmbeddingComparison, LatentExplorer  # noqa: F401
 from .vae import KLDirectionDemo, KLWeightControl, MonteCarloControl, VAELatentExplorer  # noqa: F401
 from .denoising import FilterBrowser, NoiseExplorer  # noqa: F401

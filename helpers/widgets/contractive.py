@@ -9,10 +9,13 @@ import torch
 from matplotlib.figure import Figure
 
 from ..contractive import code_sensitivity, mean_jacobian_norm
+from ..losses import mse_per_pixel
+from ..models import device_of, reconstruct_all
 from ..plots import figure_to_png
+from .base import Widget
 
 
-class ContractionControl(widgets.VBox):
+class ContractionControl(Widget):
     """Pick lambda among trained models (lambda = 0 is the plain autoencoder), a held-out digit
     and a perturbation size -> the model's mean ||J_f(x)||_F and reconstruction error on the
     held-out set, and how far this digit's code moves under a small random perturbation."""
@@ -24,10 +27,9 @@ class ContractionControl(widgets.VBox):
         self.models = {float(lam): m.eval() for lam, m in sorted(models.items())}
         self.x = x_test.detach().cpu()
         x_summary = self.x[:n_summary]
-        with torch.no_grad():             # one number per model, for the trade-off panel
-            self.summary = {lam: dict(jacobian=mean_jacobian_norm(m.cpu(), x_summary),
-                                      mse=((m(x_summary) - x_summary) ** 2).mean().item())
-                            for lam, m in self.models.items()}
+        self.summary = {lam: dict(jacobian=mean_jacobian_norm(m, x_summary.to(device_of(m))),
+                                  mse=mse_per_pixel(reconstruct_all(m, x_summary), x_summary).item())
+                        for lam, m in self.models.items()}  # one number per model, for the trade-off panel
         self.lam = widgets.SelectionSlider(options=[(f"{lam:g}", lam) for lam in self.models],
                                            value=next(iter(self.models)), description="λ",
                                            continuous_update=False)
@@ -55,13 +57,8 @@ class ContractionControl(widgets.VBox):
         self.curve_ax.set_ylabel("mean $\\|J_f(x)\\|_F$")
         self.curve_ax.set_title(f"trade-off over λ ({len(x_summary)} test digits)")
         self.fig.tight_layout()
-        self.picture = widgets.Image(format="png")
-        self.last = None
-        for control in (self.lam, self.index, self.sigma):
-            control.observe(self._on_control, names="value")
-        super().__init__([widgets.HBox([self.lam, self.index, self.sigma]), self.readout,
-                          self.picture])
-        self._on_control(None)
+        self.start(dict(lam=self.lam, index=self.index, sigma=self.sigma),
+                   [widgets.HBox([self.lam, self.index, self.sigma]), self.readout])
 
     @torch.no_grad()
     def compute(self, lam: float, index: int, sigma: float) -> dict:
@@ -73,10 +70,10 @@ class ContractionControl(widgets.VBox):
         if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and 0 < sigma <= 1):
             raise ValueError(f"noise σ must be a number in (0, 1], got {sigma!r}")
         model = self.models[lam]
-        x = self.x[index:index + 1]
-        e = sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(index))
+        x = self.x[index:index + 1].to(device_of(model))       # the model stays where it is
+        e = sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(index)).to(x.device)
         h, h_moved = model.encoder(x), model.encoder(x + e)
-        return dict(lam=lam, x=x[0], x_moved=(x + e).clamp(0, 1)[0], x_hat=model(x)[0],
+        return dict(lam=lam, x=x[0].cpu(), x_moved=(x + e).clamp(0, 1)[0].cpu(), x_hat=model(x)[0].cpu(),
                     code_change=(h_moved - h).norm().item(), input_change=e.norm().item(),
                     sensitivity=code_sensitivity(model.encoder, x, sigma, repeats=10, seed=index).item(),
                     **self.summary[lam])
@@ -96,6 +93,3 @@ class ContractionControl(widgets.VBox):
             f"test MSE = <b>{r['mse']:.4f}</b> per pixel; this digit's code moves "
             f"<b>{r['sensitivity']:.3f}</b> per unit of input movement "
             f"(‖Δh‖ = {r['code_change']:.3f} for ‖Δx‖ = {r['input_change']:.2f})")
-
-    def _on_control(self, _change) -> None:
-        self.show(self.lam.value, self.index.value, self.sigma.value)

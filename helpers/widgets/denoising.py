@@ -9,11 +9,13 @@ import torch
 from matplotlib.figure import Figure
 
 from ..corruption import NOISE_KINDS, check_noise, corrupt
+from ..losses import mse_per_pixel
 from ..models import first_layer_filters, reconstruct_all
-from ..plots import FastRedraw, figure_to_png
+from ..plots import FastRedraw, figure_to_png, filter_mosaic, image_rows
+from .base import Widget
 
 
-class NoiseExplorer(widgets.VBox):
+class NoiseExplorer(Widget):
     """Noise type and level -> the noisy digits, the plain autoencoder's output and the
     denoising autoencoder's output for the same digits, with each row's MSE against the
     clean digits (per pixel, mean over pixels and the digits shown).
@@ -39,28 +41,14 @@ class NoiseExplorer(widgets.VBox):
 
         n = len(images)
         fig = Figure(figsize=(1.0 * n + 1.4, 4.6))
-        axes = fig.subplots(4, n, squeeze=False)
-        self.artists, self.row_titles = [], []
-        for r, label in enumerate(["clean", "noisy input", "plain AE", "DAE\n(same noise\nin training)"]):
-            row = []
-            for c in range(n):
-                ax = axes[r, c]
-                row.append(ax.imshow(np.zeros((28, 28)), vmin=0, vmax=1, cmap="gray"))
-                ax.set_xticks([]), ax.set_yticks([])
-            axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center")
-            self.artists.append(row)
+        self.artists = image_rows(fig, ["clean", "noisy input", "plain AE", "DAE\n(same noise\nin training)"], n)
         for c in range(n):
             self.artists[0][c].set_data(images[c].reshape(28, 28).numpy())
         self.title = fig.suptitle(" ")
         fig.tight_layout(rect=(0, 0, 1, 0.90))
         moving = [a for row in self.artists[1:] for a in row] + [self.title]
         self.redraw = FastRedraw(fig, moving)
-        self.picture = widgets.Image(format="png")
-        self.last = None
-        self.kind.observe(self._on_control, names="value")
-        self.level.observe(self._on_control, names="value")
-        super().__init__([self.kind, self.level, self.help, self.picture])
-        self._on_control(None)
+        self.start(dict(kind=self.kind, level=self.level), [self.kind, self.level, self.help])
 
     def compute(self, kind: str, level: float) -> dict:
         """{"noisy", "plain AE", "DAE": (n, 784) tensors, "errors": {row: MSE per pixel}}.
@@ -69,7 +57,7 @@ class NoiseExplorer(widgets.VBox):
         noisy = corrupt(self.images, kind, level, torch.Generator().manual_seed(self.seed))
         out = {"noisy": noisy, "plain AE": reconstruct_all(self.plain, noisy),
                "DAE": reconstruct_all(self.daes[kind], noisy)}
-        out["errors"] = {name: float(((out[name] - self.images) ** 2).mean())
+        out["errors"] = {name: mse_per_pixel(out[name], self.images).item()
                          for name in ("noisy", "plain AE", "DAE")}
         return out
 
@@ -84,15 +72,15 @@ class NoiseExplorer(widgets.VBox):
                             f"plain AE {e['plain AE']:.4f}, DAE {e['DAE']:.4f}")
         self.picture.value = self.redraw.png()
 
-    def _on_control(self, _change) -> None:
+    def update(self, _change=None) -> None:
         meaning = {"masking": "share of pixels set to 0",
                    "gaussian": "standard deviation of the added noise (pixels are in [0, 1])",
                    "salt-and-pepper": "share of pixels set to 0 or 1"}[self.kind.value]
         self.help.value = f"<small>level = {meaning}</small>"
-        self.show(self.kind.value, self.level.value)
+        super().update()
 
 
-class FilterBrowser(widgets.VBox):
+class FilterBrowser(Widget):
     """First-layer weights as 28x28 filters, one page of `per_page` units at a time, for
     several models side by side (unit k of every model on the same page position). Each filter
     is drawn on its own symmetric scale: grey = 0, white = positive, black = negative."""
@@ -118,11 +106,7 @@ class FilterBrowser(widgets.VBox):
             ax.set_xticks([]), ax.set_yticks([])
         self.fig = fig
         fig.tight_layout()
-        self.picture = widgets.Image(format="png")
-        self.last = None
-        self.page.observe(lambda _change: self.show(self.page.value), names="value")
-        super().__init__([self.page, self.caption, self.picture])
-        self.show(0)
+        self.start(dict(page=self.page), [self.page, self.caption])
 
     def compute(self, page: int) -> dict:
         """{model name: mosaic image of that page's filters, each scaled to [-1, 1]}."""
@@ -140,18 +124,3 @@ class FilterBrowser(widgets.VBox):
                               f"{min(first + self.per_page, self.n_units) - 1} of {self.n_units}</small>")
         self.picture.value = figure_to_png(self.fig)
 
-
-def filter_mosaic(filters, ncols: int = 4, places: int | None = None, gap: int = 2) -> np.ndarray:
-    """(n, 28, 28) filters -> one image with `places` (default n) places, ncols a row, each
-    filter scaled by its largest absolute weight to [-1, 1], separated by `gap` pixels of 0
-    (grey). Places without a filter stay grey, so every page has the same size."""
-    filters = np.asarray(filters, dtype=np.float64)
-    per_page = max(places or len(filters), len(filters), 1)
-    nrows = math.ceil(per_page / ncols)
-    side = filters.shape[-1] if filters.ndim == 3 else 28
-    mosaic = np.zeros((nrows * (side + gap) - gap, ncols * (side + gap) - gap))
-    for i, w in enumerate(filters):
-        r, c = divmod(i, ncols)
-        limit = np.abs(w).max() or 1.0
-        mosaic[r * (side + gap):r * (side + gap) + side, c * (side + gap):c * (side + gap) + side] = w / limit
-    return mosaic

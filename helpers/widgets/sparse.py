@@ -8,23 +8,21 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..divergences import bhattacharyya_gaussian, gaussian_pdf, kl_gaussian
-from ..models import first_layer_filters
-from ..plots import figure_to_png
-from ..sparsity import hidden_activations
-from .denoising import filter_mosaic
+from ..models import encode_all, first_layer_filters
+from ..plots import figure_to_png, filter_mosaic
+from .base import Widget, half_width_slider
 
 
-class KLExplorer(widgets.VBox):
+class KLExplorer(Widget):
     """Two Gaussians p = N(mu_p, sigma_p^2) and q = N(mu_q, sigma_q^2), set by sliders ->
     their densities, KL(p || q), KL(q || p) and the Bhattacharyya distance D_B (in nats)."""
 
     def __init__(self, mu_p: float = 0.0, sigma_p: float = 1.0, mu_q: float = 1.0,
                  sigma_q: float = 2.0, x_range: float = 8.0):
-        slider = lambda value, low, high, name: widgets.FloatSlider(
-            value=value, min=low, max=high, step=0.05, description=name, readout_format=".2f",
-            continuous_update=True, layout=widgets.Layout(width="48%"))
-        self.mu_p, self.mu_q = slider(mu_p, -4, 4, "μ_p"), slider(mu_q, -4, 4, "μ_q")
-        self.sigma_p, self.sigma_q = slider(sigma_p, 0.2, 3, "σ_p"), slider(sigma_q, 0.2, 3, "σ_q")
+        self.mu_p, self.mu_q = (half_width_slider(name, value, -4, 4, 0.05)
+                                for name, value in (("μ_p", mu_p), ("μ_q", mu_q)))
+        self.sigma_p, self.sigma_q = (half_width_slider(name, value, 0.2, 3, 0.05)
+                                      for name, value in (("σ_p", sigma_p), ("σ_q", sigma_q)))
         self.x = np.linspace(-x_range, x_range, 600)
         self.fig = Figure(figsize=(7.5, 3.4))
         ax = self.fig.subplots()
@@ -37,13 +35,8 @@ class KLExplorer(widgets.VBox):
         ax.legend(loc="upper right")
         self.title = ax.set_title(" ")
         self.fig.tight_layout()
-        self.picture = widgets.Image(format="png")
-        self.last = None
-        for control in (self.mu_p, self.sigma_p, self.mu_q, self.sigma_q):
-            control.observe(self._on_slider, names="value")
-        super().__init__([widgets.HBox([self.mu_p, self.sigma_p]),
-                          widgets.HBox([self.mu_q, self.sigma_q]), self.picture])
-        self._on_slider(None)
+        self.start(dict(mu_p=self.mu_p, sigma_p=self.sigma_p, mu_q=self.mu_q, sigma_q=self.sigma_q),
+                   [widgets.HBox([self.mu_p, self.sigma_p]), widgets.HBox([self.mu_q, self.sigma_q])])
 
     def compute(self, mu_p: float, sigma_p: float, mu_q: float, sigma_q: float) -> dict:
         """The three numbers (closed forms for Gaussians) and both densities on the grid."""
@@ -67,11 +60,8 @@ class KLExplorer(widgets.VBox):
                             f"D_B = {r['d_b']:.3f}  (nats; grey: overlap)")
         self.picture.value = figure_to_png(self.fig)
 
-    def _on_slider(self, _change) -> None:
-        self.show(self.mu_p.value, self.sigma_p.value, self.mu_q.value, self.sigma_q.value)
 
-
-class SparsityControl(widgets.VBox):
+class SparsityControl(Widget):
     """Pick the target rho of a KL-sparse autoencoder among trained models -> the histogram of
     its hidden activations on the given images, each unit's mean activation rho_hat_j against
     the target, and the first filters."""
@@ -82,7 +72,7 @@ class SparsityControl(widgets.VBox):
         self.rhos = sorted(models)
         self.stats = {}
         for rho in self.rhos:
-            hidden = hidden_activations(models[rho], images)
+            hidden = encode_all(models[rho], images)
             self.stats[rho] = {"hidden": hidden.flatten().numpy(),
                                "rho_hat": np.sort(hidden.mean(dim=0).numpy()),
                                "filters": first_layer_filters(models[rho])[:n_filters].numpy()}
@@ -109,11 +99,7 @@ class SparsityControl(widgets.VBox):
         ax_filters.set_title(f"first {n_filters} filters")
         self.n_filters = n_filters
         self.fig.tight_layout()
-        self.picture = widgets.Image(format="png")
-        self.last = None
-        self.rho.observe(lambda _change: self.show(self.rho.value), names="value")
-        super().__init__([self.rho, self.picture])
-        self.show(self.rho.value)
+        self.start(dict(rho=self.rho))
 
     def compute(self, rho: float) -> dict:
         """Histogram (share of activations per bin), sorted rho_hat_j, their mean, and the

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 
 from ..corruption import check_noise, masking_noise
-from ..plots import FastRedraw
+from ..losses import mse_per_pixel
+from ..plots import FastRedraw, image_rows
+from .base import Widget
 
 
-class ModelComparison(widgets.VBox):
+class ModelComparison(Widget):
     """Two dropdowns pick two models of the series, a slider sets how many pixels of the input
     are masked (set to 0). Shows the clean digits, the masked input, each model's reconstruction
     of it with its MSE per pixel against the clean digits, and each model's samples.
@@ -41,26 +42,14 @@ class ModelComparison(widgets.VBox):
 
         n = len(images)
         fig = Figure(figsize=(0.95 * n + 1.6, 7.0))
-        axes = fig.subplots(len(self.ROWS), n, squeeze=False)
-        self.artists = []
-        for r, label in enumerate(self.ROWS):
-            row = []
-            for c in range(n):
-                row.append(axes[r, c].imshow(np.zeros((28, 28)), vmin=0, vmax=1, cmap="gray"))
-                axes[r, c].set_xticks([]), axes[r, c].set_yticks([])
-            axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center")
-            self.artists.append(row)
+        self.artists = image_rows(fig, self.ROWS, n)
         for c in range(n):
             self.artists[0][c].set_data(images[c].reshape(28, 28).numpy())
         self.title = fig.suptitle(" ")
         fig.tight_layout(rect=(0, 0, 1, 0.92))
         self.redraw = FastRedraw(fig, [a for row in self.artists[1:] for a in row] + [self.title])
-        self.picture = widgets.Image(format="png")
-        self.last = None
-        for control in (self.first, self.second, self.level):
-            control.observe(self._on_control, names="value")
-        super().__init__([widgets.HBox([self.first, self.second]), self.level, self.picture])
-        self._on_control(None)
+        self.start(dict(first=self.first, second=self.second, level=self.level),
+                   [widgets.HBox([self.first, self.second]), self.level])
 
     def compute(self, first: str, second: str, level: float) -> dict:
         """{"masked", "A", "B": (n, 784) tensors, "errors": {"masked", "A", "B": MSE per pixel
@@ -72,7 +61,7 @@ class ModelComparison(widgets.VBox):
         masked = masking_noise(self.images, level, torch.Generator().manual_seed(self.seed))
         out = {"masked": masked, "A": self.models[first].reconstruct(masked),
                "B": self.models[second].reconstruct(masked)}
-        out["errors"] = {key: float(((out[key] - self.images) ** 2).mean()) for key in ("masked", "A", "B")}
+        out["errors"] = {key: mse_per_pixel(out[key], self.images).item() for key in ("masked", "A", "B")}
         return out
 
     def show(self, first: str, second: str, level: float) -> None:
@@ -87,6 +76,3 @@ class ModelComparison(widgets.VBox):
                             f"MSE per pixel against the clean digits: input {e['masked']:.4f}, "
                             f"A {e['A']:.4f}, B {e['B']:.4f}")
         self.picture.value = self.redraw.png()
-
-    def _on_control(self, _change) -> None:
-        self.show(self.first.value, self.second.value, self.level.value)

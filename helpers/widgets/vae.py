@@ -8,20 +8,20 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from matplotlib.patches import Ellipse
 
 from ..gaussians import kl_direction_fits
-from .vanilla import DecoderSliders
-from ..plots import FastRedraw, as_images, code_scatter, figure_to_png
-from ..vae import (encode_gaussian, log_likelihood_importance, log_likelihood_prior_sampling,
-                   loss_terms, sample_images)
+from ..models import decode_all, encode_all
+from ..plots import FastRedraw, as_images, code_scatter, figure_to_png, posterior_ellipses
+from ..tensors import to_numpy
+from ..vae import log_likelihood_importance, log_likelihood_prior_sampling, loss_terms, sample_images
+from .base import LatentSliders, Widget, half_width_slider
 
 
 def _finite(*values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
-class KLDirectionDemo(widgets.VBox):
+class KLDirectionDemo(Widget):
     """A two-mode target p (sliders: separation of the modes, weight of the left one) and the
     single Gaussians that minimise KL(q||p) and KL(p||q), fitted live and drawn over p."""
 
@@ -45,12 +45,8 @@ class KLDirectionDemo(widgets.VBox):
         self.caption = ax.set_title("KL(q||p) fit\nKL(p||q) fit")   # two lines: room kept by tight_layout
         fig.tight_layout()
         self.redraw = FastRedraw(fig, [self.line_p, self.line_rev, self.line_fwd, self.caption])
-        self.picture = widgets.Image(format="png")
-        self.last = None
-        for slider in (self.separation, self.weight):
-            slider.observe(self._on_slider, names="value")
-        super().__init__([widgets.HBox([self.separation, self.weight]), self.picture])
-        self.show(separation, weight)
+        self.start(dict(separation=self.separation, weight=self.weight),
+                   [widgets.HBox([self.separation, self.weight])])
 
     def compute(self, separation: float, weight: float) -> dict:
         """Both fits for this target (see helpers.gaussians.kl_direction_fits)."""
@@ -69,60 +65,34 @@ class KLDirectionDemo(widgets.VBox):
                               f"\nKL(p||q) fit: mean {m_f:.2f}, std {s_f:.2f} (KL {fits['kl_forward']:.3f} nats)")
         self.picture.value = self.redraw.png()
 
-    def _on_slider(self, _change) -> None:
-        self.show(self.separation.value, self.weight.value)
 
-
-def posterior_ellipses(ax, mu, logvar, colours, n_std: float = 2.0):
-    """Draw the n_std-standard-deviation ellipse of each q(z|x) = N(mu, diag(sigma^2))."""
-    for m, lv, colour in zip(np.asarray(mu), np.asarray(logvar), colours):
-        width, height = 2 * n_std * np.exp(0.5 * lv)
-        ax.add_patch(Ellipse(m, width, height, fill=False, ec=colour, lw=1.5))
-        ax.plot(*m, "+", color=colour, ms=6)
-
-
-class VAELatentExplorer(DecoderSliders):
+class VAELatentExplorer(LatentSliders):
     """The plain AE's codes next to the VAE's: on the VAE side, the posterior ellipses
-    q(z|x) of a few digits, a cross at z, and sliders z1, z2 that decode z live (decode, show
-    and the slider callback come from DecoderSliders, shared with notebook 01's explorer)."""
+    q(z|x) of a few digits, a cross at z, and sliders z1, z2 that decode z live (decode and
+    show come from LatentSliders, shared with notebook 01's explorer)."""
 
     caption_format = "decoded z =\n({:.2f}, {:.2f})"
 
     def __init__(self, vae, ae_codes, vae_mu, labels, x_examples, class_names=None,
                  limit: float = 3.5):
-        vae_mu, ae_codes = _np(vae_mu), _np(ae_codes)
+        vae_mu, ae_codes = to_numpy(vae_mu), to_numpy(ae_codes)
         if vae_mu.ndim != 2 or vae_mu.shape[1] != 2 or ae_codes.shape[1:] != (2,):
             raise ValueError("The VAE latent explorer needs 2-D codes from both models")
         self.model = vae.eval()
-        self.z1, self.z2 = (widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=0.05,
-                                                description=name, readout_format=".2f",
-                                                layout=widgets.Layout(width="48%"))
-                            for name in ("z1", "z2"))
+        self.z1, self.z2 = (half_width_slider(name, 0.0, -limit, limit, 0.05) for name in ("z1", "z2"))
         fig = Figure(figsize=(11, 3.8))
         ax_ae, ax_vae, ax_img = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
         code_scatter(ax_ae, ae_codes, labels, legend=False, s=3)
         ax_ae.set_title("plain AE: one point per digit\n(no prior; its own scale)")
         code_scatter(ax_vae, vae_mu, labels, class_names, s=3)
-        mu_ex, logvar_ex = encode_gaussian(vae, x_examples)
+        mu_ex, logvar_ex = encode_all(vae, x_examples)
         posterior_ellipses(ax_vae, mu_ex, logvar_ex, ["black"] * len(mu_ex))
         ax_vae.set_xlim(-limit, limit), ax_vae.set_ylim(-limit, limit)
         ax_vae.set_title("VAE: means of q(z|x); ellipses = 2 std\nof q(z|x) for a few digits")
-        self.marker = ax_vae.scatter([0], [0], marker="X", s=140, c="black", edgecolors="white",
-                                     linewidths=1.2, zorder=3)
-        self.image = ax_img.imshow(np.zeros((28, 28)), vmin=0, vmax=1, cmap="gray")
-        ax_img.set_xticks([]), ax_img.set_yticks([])
-        self.caption = ax_img.set_title("decoded z =\n(-0.00, -0.00)")
-        fig.tight_layout()
-        self.redraw = FastRedraw(fig, [self.marker, self.image, self.caption])
-        self.picture = widgets.Image(format="png")
-        self.last_image = None
-        for slider in (self.z1, self.z2):
-            slider.observe(self._on_slider, names="value")
-        super().__init__([widgets.HBox([self.z1, self.z2]), self.picture])
-        self.show(0.0, 0.0)
+        self.start_sliders(fig, ax_vae, ax_img, (0.0, 0.0))
 
 
-class KLWeightControl(widgets.VBox):
+class KLWeightControl(Widget):
     """Pick the weight beta on the KL term among trained, cached VAEs -> held-out
     reconstructions, samples from N(0, I) and the code scatter, with both loss terms."""
 
@@ -154,10 +124,7 @@ class KLWeightControl(widgets.VBox):
         self.ax_codes.set_xlabel("$\\mu_1$"), self.ax_codes.set_ylabel("$\\mu_2$")
         self.suptitle = self.fig.suptitle(" ")
         self.fig.subplots_adjust(left=0.06, right=0.93, top=0.8, bottom=0.1, wspace=0.1)
-        self.picture = widgets.Image(format="png")
-        self.beta.observe(self._on_control, names="value")
-        super().__init__([self.beta, self.picture])
-        self.show(self.beta.value)
+        self.start(dict(beta=self.beta))
 
     def compute(self, beta: float) -> dict:
         """Reconstructions of the first test images, samples, codes and loss terms for beta."""
@@ -165,10 +132,9 @@ class KLWeightControl(widgets.VBox):
             raise ValueError(f"beta must be one of the trained weights {list(self.models)}, got {beta!r}")
         if beta not in self._cache:
             model = self.models[beta]
-            mu, logvar = encode_gaussian(model, self.x_test)
-            with torch.no_grad():
-                recon = model.decode(mu[:self.n].to(next(model.parameters()).device)).cpu()
-            self._cache[beta] = dict(recon=recon, samples=sample_images(model, self.n, seed=0),
+            mu, logvar = encode_all(model, self.x_test)
+            self._cache[beta] = dict(recon=decode_all(model, mu[:self.n]),
+                                     samples=sample_images(model, self.n, seed=0),
                                      mu=mu, **loss_terms(model, self.x_test))
         return self._cache[beta]
 
@@ -186,11 +152,8 @@ class KLWeightControl(widgets.VBox):
             f"latent dims, both averaged over test digits; trained on recon + β·KL)")
         self.picture.value = figure_to_png(self.fig)
 
-    def _on_control(self, _change) -> None:
-        self.show(self.beta.value)
 
-
-class MonteCarloControl(widgets.VBox):
+class MonteCarloControl(Widget):
     """Choose n -> the naive Monte Carlo estimate log (1/n sum p(x|z_i)), z_i ~ N(0, I), of
     one digit's log P(X), repeated with fresh samples; its spread shows how large n must be.
     A dashed line marks the importance-sampled estimate (many samples from q(z|x))."""
@@ -210,10 +173,7 @@ class MonteCarloControl(widgets.VBox):
         ax_img.imshow(x.reshape(28, 28).numpy(), vmin=0, vmax=1, cmap="gray")
         ax_img.set_xticks([]), ax_img.set_yticks([]), ax_img.set_title("the digit X")
         self.fig.subplots_adjust(left=0.12, right=0.97, bottom=0.17, top=0.82, wspace=0.15)
-        self.picture = widgets.Image(format="png")
-        self.n.observe(self._on_control, names="value")
-        super().__init__([self.n, self.picture])
-        self.show(self.n.value)
+        self.start(dict(n=self.n))
 
     def compute(self, n: int) -> np.ndarray:
         """`repeats` estimates of log P(X) (nats) with n prior samples each."""
@@ -239,10 +199,3 @@ class MonteCarloControl(widgets.VBox):
                      f"nats over {self.repeats} repeats\nreference {self.reference:.1f} nats")
         ax.legend(loc="lower right")
         self.picture.value = figure_to_png(self.fig)
-
-    def _on_control(self, _change) -> None:
-        self.show(self.n.value)
-
-
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)

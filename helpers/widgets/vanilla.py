@@ -1,7 +1,6 @@
 """Widgets of notebook 01: the latent explorer and the PCA-versus-autoencoder comparison."""
 from __future__ import annotations
 
-import math
 import time
 
 import ipywidgets as widgets
@@ -11,59 +10,27 @@ from matplotlib.figure import Figure
 
 from ..evaluate import PCACodec
 from ..models import encode_all
-from ..plots import FastRedraw, code_scatter, figure_to_png
+from ..plots import code_scatter, figure_to_png
+from ..tensors import to_numpy
+from .base import LatentSliders, Widget, half_width_slider
 
 
-class DecoderSliders(widgets.VBox):
-    """What the latent explorers share: sliders z1 and z2, the decoder's image of the code
-    z = (z1, z2), and a cross at z on a scatter of codes, redrawn fast. A subclass builds its
-    figure and sets self.model, self.z1, self.z2, self.marker, self.image, self.caption,
-    self.redraw (a plots.FastRedraw) and self.picture (an ipywidgets.Image)."""
-
-    caption_format = "decoded z = ({:.2f}, {:.2f})"
-
-    @torch.no_grad()
-    def decode(self, z1: float, z2: float) -> np.ndarray:
-        """The decoder's image (28x28, values in [0, 1]) of the code (z1, z2)."""
-        device = next(self.model.parameters()).device
-        z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device)
-        return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
-
-    def show(self, z1: float, z2: float) -> None:
-        """Decode (z1, z2), clamped to the sliders' range, and update the picture."""
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (z1, z2)):
-            raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
-        z1 = min(max(z1, self.z1.min), self.z1.max)
-        z2 = min(max(z2, self.z2.min), self.z2.max)
-        self.last_image = self.decode(z1, z2)
-        self.image.set_data(self.last_image)
-        self.marker.set_offsets([[z1, z2]])
-        self.caption.set_text(self.caption_format.format(z1, z2))
-        self.picture.value = self.redraw.png()
-
-    def _on_slider(self, _change) -> None:
-        self.show(self.z1.value, self.z2.value)
-
-
-class LatentExplorer(DecoderSliders):
+class LatentExplorer(LatentSliders):
     """Sliders for z1 and z2 -> the decoder's image of that code, live, with the point
     marked on the scatter of the codes of real digits."""
 
     def __init__(self, model: torch.nn.Module, codes, labels, class_names=None,
                  steps: int = 100):
-        codes = _np(codes)
+        codes = to_numpy(codes)
         if codes.ndim != 2 or codes.shape[1] != 2:
             raise ValueError(f"The latent explorer needs 2-D codes, got shape {codes.shape}")
         self.model = model.eval()
         low, high = codes.min(axis=0), codes.max(axis=0)
         margin = 0.05 * (high - low)
         start = np.median(codes, axis=0)
-        self.z1, self.z2 = (
-            widgets.FloatSlider(value=float(start[i]), min=float(low[i] - margin[i]),
-                                max=float(high[i] + margin[i]), step=float((high[i] - low[i]) / steps),
-                                description=name, readout_format=".2f", continuous_update=True,
-                                layout=widgets.Layout(width="48%"))
-            for i, name in enumerate(["z1", "z2"]))
+        self.z1, self.z2 = (half_width_slider(name, float(start[i]), float(low[i] - margin[i]),
+                                              float(high[i] + margin[i]), float((high[i] - low[i]) / steps))
+                            for i, name in enumerate(["z1", "z2"]))
 
         fig = Figure(figsize=(8.6, 3.6))
         ax_codes, ax_image = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
@@ -71,24 +38,10 @@ class LatentExplorer(DecoderSliders):
         ax_codes.set_xlim(self.z1.min, self.z1.max)   # the whole slider range is visible
         ax_codes.set_ylim(self.z2.min, self.z2.max)
         ax_codes.set_title("codes of training digits; X marks z")
-        self.marker = ax_codes.scatter([start[0]], [start[1]], marker="X", s=140, c="black",
-                                       edgecolors="white", linewidths=1.2, zorder=3,
-                                       clip_on=False)
-        self.image = ax_image.imshow(np.zeros((28, 28)), vmin=0, vmax=1, cmap="gray")
-        ax_image.set_xticks([]), ax_image.set_yticks([])
-        self.caption = ax_image.set_title(" ")
-        fig.tight_layout()
-        self.redraw = FastRedraw(fig, [self.marker, self.image, self.caption])
-        self.picture = widgets.Image(format="png")
-        self.last_image = None
-
-        self.z1.observe(self._on_slider, names="value")
-        self.z2.observe(self._on_slider, names="value")
-        super().__init__([widgets.HBox([self.z1, self.z2]), self.picture])
-        self.show(self.z1.value, self.z2.value)
+        self.start_sliders(fig, ax_codes, ax_image, start)
 
 
-class EmbeddingComparison(widgets.VBox):
+class EmbeddingComparison(Widget):
     """PCA codes next to autoencoder codes of the same held-out images: drawn directly when
     the code is 2-D, or through t-SNE for larger codes. Controls: method, latent size,
     perplexity (t-SNE's effective number of neighbours) and number of points."""
@@ -100,7 +53,7 @@ class EmbeddingComparison(widgets.VBox):
         if 2 not in autoencoders:
             raise ValueError("EmbeddingComparison needs a 2-D autoencoder (key 2) among `autoencoders`")
         max_points = min(max_points, len(x_test))
-        self.labels = _np(y_test[:max_points])
+        self.labels = to_numpy(y_test[:max_points])
         self.class_names = class_names
         self.seed = seed
         x_shown = x_test[:max_points]
@@ -128,12 +81,10 @@ class EmbeddingComparison(widgets.VBox):
         for ax in self.axes:              # room for the two-line titles that show() writes
             ax.set_title("PCA\nt-SNE of 32-D codes (perplexity 50), 2000 test images")
         self.fig.tight_layout()
-        self.picture = widgets.Image(format="png")
-        for control in (self.method, self.latent, self.perplexity, self.points):
-            control.observe(self._on_control, names="value")
-        super().__init__([widgets.HBox([self.method, self.latent]),
-                          widgets.HBox([self.perplexity, self.points]), self.status, self.picture])
-        self._on_control(None)
+        self.start(dict(method=self.method, latent=self.latent, perplexity=self.perplexity,
+                        points=self.points),
+                   [widgets.HBox([self.method, self.latent]),
+                    widgets.HBox([self.perplexity, self.points]), self.status])
 
     def compute(self, method: str, latent: int, perplexity: int, n_points: int) -> dict:
         """2-D positions of the first n_points held-out images for PCA and the autoencoder."""
@@ -183,7 +134,7 @@ class EmbeddingComparison(widgets.VBox):
                 self.codes[latent][name][:n_points])
         return self._tsne_cache[key]
 
-    def _on_control(self, _change) -> None:
+    def update(self, _change=None) -> None:
         direct = self.method.value == self.METHODS[0]
         self.perplexity.disabled = direct
         self.latent.disabled = direct
@@ -192,8 +143,5 @@ class EmbeddingComparison(widgets.VBox):
             return
         if not direct:
             self.status.value = "<small>computing t-SNE ...</small>"
-        self.show(self.method.value, self.latent.value, self.perplexity.value, self.points.value)
+        super().update()
 
-
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
