@@ -1,27 +1,46 @@
 """Helpers for the course 'Autoencoders, hands-on'.
 
-One module per concern, each short enough to read in one sitting:
-    data      the images (MNIST subset by default, full MNIST or Fashion-MNIST on request)
-    models    MLP encoders, decoders and autoencoders
-    losses    loss functions, each stating its reduction
-    train     device, seeding and the `fit` loop over tensors in memory
-    cache     train once, then load from data/cache/
-    evaluate  PCA baseline, nearest-neighbour accuracy, principal angles, retrieval
-    plots     the course's figures
-    widgets   the interactive explorers, one module per notebook
-    checks    exercise checkers that print ✓ or ✗
+One module per concern, each short enough to read in one sitting. The ground floor:
+    data        the images (MNIST subset by default, full MNIST or Fashion-MNIST on request)
+    tensors     to_numpy: one way from a tensor to a NumPy array
+    models      MLP encoders, decoders and autoencoders; batched inference (encode_all,
+                decode_all, reconstruct_all) and device_of(model)
+    losses      reconstruction losses, each named by its reduction (per pixel, per image)
+    divergences every KL divergence of the course, and the Bhattacharyya distance
+    train       device, seeding and the `fit` loop over tensors in memory (with or without labels)
+    cache       train once, then load from data/cache/; what it did, as CacheEvent data
+    timing      timing code fairly: interleaved rounds after a warm-up
+    evaluate    PCA baseline, nearest-neighbour accuracy, principal angles, retrieval
+    plots       the course's figures, and the drawings widgets share
+    widgets     the interactive explorers, one module per notebook, on one small base
+    checks      exercise checkers that print ✓ or ✗
 
-and one module per kind of autoencoder or estimator:
+one module per kind of autoencoder or estimator (how to train it):
     corruption   noise for the denoising autoencoder (02)
     sparsity     KL and L1 sparsity penalties (03)
-    divergences  KL divergence and Bhattacharyya distance (03)
     contractive  Jacobian norms and the contractive penalty (04)
     stacked      greedy layer-wise training and fine-tuning (05)
     classifier   a fixed digit classifier used as a judge (06)
     vae          the VAE, its loss, the ELBO and importance sampling (06, 07)
     gaussians    1-D Gaussian fits for the KL-direction demo, probabilistic PCA (06, 07)
 
-and, for the summary (08):
-    series       every model of the series behind one interface, and the measures that compare them
+and on top:
+    recipes     every trained model of the course, defined once (what is trained, how, and
+                where it is used); `python -m helpers.recipes` (make models) prepares them all
+    series      every model of the series behind one interface, and the measures that compare them (08)
+
+Importing the package imports none of them: `from helpers import train` loads train and what it
+needs, so `import helpers.train` does not pull in ipywidgets.
 """
-from . import cache, checks, data, evaluate, losses, models, plots, train, widgets  # noqa: F401
+import importlib
+
+MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "timing",
+           "evaluate", "plots", "widgets", "checks", "corruption", "sparsity", "contractive",
+           "stacked", "classifier", "vae", "gaussians", "recipes", "series")
+
+
+def __getattr__(name):
+    """`helpers.plots` works after a bare `import helpers`: the module is imported on first use."""
+    if name in MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,9 @@
 """Every model of the series in one place, for the summary (08), and the measures that compare them.
 
-`series_models(data)` loads each model with exactly the call its notebook makes, so after
-notebooks 01-07 ran it trains nothing: every model comes from the cache (missing ones are
-trained and cached). Each model is wrapped as a `SeriesModel` with the same four abilities,
-so one loop measures them all:
+`series_models(data)` loads each model through its recipe (helpers.recipes), the same call its
+notebook makes, so after notebooks 01-07 ran it trains nothing: every model comes from the cache
+(missing ones are trained and cached). Each model is wrapped as a `SeriesModel` with the same
+four abilities, so one loop measures them all:
 
     encode(x) -> z        the code (for a VAE: the mean mu of q(z|x))
     reconstruct(x) -> x̂   the image rebuilt from the code
@@ -21,19 +21,14 @@ The measures, each one number per model on held-out digits:
 """
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from . import classifier, contractive, corruption, evaluate, sparsity, stacked, train, vae
-from .cache import trained_autoencoder
+from . import cache, classifier, contractive, corruption, evaluate, recipes, sparsity
 from .losses import mse_per_pixel
-from .models import encode_all, reconstruct_all
-
-LAMBDAS_04 = [0.03, 0.1, 0.3, 1.0]          # notebook 04's control over λ
+from .models import apply_in_batches, decode_all, encode_all, reconstruct_all
 
 
 @dataclass
@@ -51,77 +46,57 @@ class SeriesModel:
 
 
 def series_models(data, verbose: bool = True) -> list[SeriesModel]:
-    """The models of notebooks 01-07, loaded (or trained) with the notebooks' own calls.
-    Prints one line: how many came from the cache and which had to be trained."""
-    messages = io.StringIO()
-    with contextlib.redirect_stdout(messages):           # one summary line, not twenty
+    """The models of notebooks 01-07, loaded (or trained) through their recipes. Prints one
+    line: how many came from the cache and which had to be trained."""
+    with cache.recording() as events:
         found = _load_series(data)
-    lines = messages.getvalue().splitlines()
-    loaded = sum(line.startswith("Cache: loaded") for line in lines)
-    trained = [line.split("Cache: no saved ")[-1].split(" yet")[0] for line in lines
-               if line.startswith("Cache: no saved")]
-    others = [line for line in lines if not line.startswith(("Cache: loaded", "Cache: no saved"))]
+    loaded = sum(e.action == "loaded" for e in events)
+    trained = [e.name for e in events if e.action != "loaded"]
     if verbose:
         print(f"Cache: loaded {loaded} trained models of the series, trained {len(trained)}"
               + (f" ({', '.join(trained)})" if trained else ""))
-        for line in others:                                # anything unexpected is shown as is
-            print(line)
+        for event in events:                     # anything unexpected is shown as the cache says it
+            if event.action == "retrained":
+                print(event.message())
+            if not event.saved:
+                print(f"Cache: {event.name} could not be saved to {cache.cache_dir()}; it is kept in memory only.")
     return found
 
 
 def _load_series(data) -> list[SeriesModel]:
-    n = len(data.x_train)
-    x_train = data.x_train
-    found = []
-
-    pca2, pca32 = evaluate.PCACodec(x_train, 2), evaluate.PCACodec(x_train, 32)
-    found.append(SeriesModel("PCA, 2-D", "01", "linear baseline", 2, pca2.encode, pca2.decode))
-    ae2, _ = trained_autoencoder("ae-784-1000-500-250-2", data, [784, 1000, 500, 250, 2],
-                                 epochs=train.epochs_for(n, 25))
-    found.append(_wrap("AE, 2-D (deep)", "01", "non-linear encoder and decoder", ae2))
-    found.append(SeriesModel("PCA, 32-D", "01", "linear baseline", 32, pca32.encode, pca32.decode))
-    ae32, _ = trained_autoencoder("ae-784-256-32", data, [784, 256, 32],
-                                  epochs=train.epochs_for(n, 20), lr=2e-3)
-    found.append(_wrap("AE, 32-D", "01", "non-linear encoder and decoder", ae32))
-
-    epochs15 = train.epochs_for(n, 15)
-    ae800, _ = trained_autoencoder("ae-784-800-sigmoid", data, [784, 800], code_activation="sigmoid",
-                                   out_activation="sigmoid", epochs=epochs15, lr=3e-3)
-    found.append(_wrap("AE, 800 sigmoid", "02", "overcomplete, nothing else", ae800))
-    dae, _ = corruption.trained_denoising_autoencoder("dae-784-800-masking-0.3", data, 800, "masking",
-                                                      0.3, epochs=epochs15, lr=3e-3)
-    found.append(_wrap("DAE, 800", "02", "rebuild clean x from 30%-masked x", dae))
-    sae_kl, _ = sparsity.trained_sparse_autoencoder("sae-kl-784-800-rho0.05", data, 800, "kl", 0.003,
-                                                    0.05, epochs=epochs15, lr=3e-3)
-    found.append(_wrap("sparse AE, KL", "03", "KL penalty: mean activation ρ = 0.05", sae_kl))
-    sae_l1, _ = sparsity.trained_sparse_autoencoder("sae-l1-784-800", data, 800, "l1", 1e-4,
-                                                    epochs=epochs15, lr=3e-3)
-    found.append(_wrap("sparse AE, L1", "03", "L1 penalty on ReLU activations", sae_l1))
-
+    deep, ae32, ae800, dae, sparse_kl = (recipes.DEEP_AE_2D, recipes.AE_32, recipes.AE_800,
+                                         recipes.DAE_800, recipes.SPARSE_AE_KL)
+    pca2 = evaluate.PCACodec(data.x_train, deep.code_size)      # PCA at the AEs' code sizes
+    pca32 = evaluate.PCACodec(data.x_train, ae32.code_size)
+    found = [SeriesModel(f"PCA, {pca2.k}-D", "01", "linear baseline", pca2.k, pca2.encode, pca2.decode),
+             _wrap(f"AE, {deep.code_size}-D (deep)", deep, "non-linear encoder and decoder", data),
+             SeriesModel(f"PCA, {pca32.k}-D", "01", "linear baseline", pca32.k, pca32.encode, pca32.decode),
+             _wrap(f"AE, {ae32.code_size}-D", ae32, "non-linear encoder and decoder", data),
+             _wrap(f"AE, {ae800.code_size} sigmoid", ae800, "overcomplete, nothing else", data),
+             _wrap(f"DAE, {dae.hidden}", dae, f"rebuild clean x from {dae.level:.0%}-masked x", data),
+             _wrap("sparse AE, KL", sparse_kl, f"KL penalty: mean activation ρ = {sparse_kl.rho:g}", data),
+             _wrap("sparse AE, L1", recipes.SPARSE_L1, "L1 penalty on ReLU activations", data)]
     ae256, cae, lam = contractive_pair(data)
-    found.append(_wrap("AE, 256 sigmoid", "04", "same shape as the CAE, λ = 0", ae256))
-    found.append(_wrap(f"CAE, λ={lam:g}", "04", "penalty λ‖J_f(x)‖²_F", cae))
-
-    sizes = [784, 256, 128, 64, 32]
-    stack, _ = stacked.greedy_stage("sae-784-256-128-64-32", data, sizes, len(sizes) - 1,
-                                    epochs=train.epochs_for(n, 8))
-    found.append(SeriesModel("stacked AE, 32-D", "05", "trained one layer at a time", 32,
-                             _no_grad(stack, stack.encode), _no_grad(stack, _stack_decoder(stack))))
-
-    vae2, _ = vae.trained_vae("vae-784-256-2", data, [784, 256, 2], epochs=train.epochs_for(n, 25))
-    found.append(_wrap_vae("VAE, 2-D", "06", "codes are distributions, KL to N(0, I)", vae2))
-    vae20, _ = vae.trained_vae("vae-784-400-20", data, [784, 400, 20], epochs=train.epochs_for(n, 30))
-    found.append(_wrap_vae("VAE, 20-D", "07", "codes are distributions, KL to N(0, I)", vae20))
+    found += [_wrap(f"AE, {recipes.AE_256.hidden} sigmoid", recipes.AE_256, "same shape as the CAE, λ = 0",
+                    data, ae256),
+              _wrap(f"CAE, λ={lam:g}", recipes.CAES[lam], "penalty λ‖J_f(x)‖²_F", data, cae)]
+    stacked = recipes.STACKED_AE
+    stack = _load(stacked, data)
+    found.append(SeriesModel(f"stacked AE, {stacked.code_size}-D", stacked.notebook,
+                             "trained one layer at a time", stacked.code_size,
+                             lambda x: encode_all(stack, x),
+                             lambda z: apply_in_batches(_stack_decoder(stack), stack, z)))
+    found += [_wrap_vae(f"VAE, {r.code_size}-D", r, "codes are distributions, KL to N(0, I)", data)
+              for r in (recipes.VAE_2D, recipes.VAE_20D)]
     return found
 
 
 def contractive_pair(data):
     """Notebook 04's plain AE (λ = 0) and the CAE it compares with the DAE: the largest λ
     whose held-out error is no worse than the DAE's. Returns (ae, cae, λ)."""
-    epochs = train.epochs_for(len(data.x_train), 12)
-    ae, _ = contractive.trained_cae("cae-784-256-lam0", data, lam=0.0, epochs=epochs)
-    dae, _ = contractive.trained_cae("dae-784-256-mask0.25", data, mask=0.25, epochs=epochs)
-    caes = {lam: contractive.trained_cae(f"cae-784-256-lam{lam:g}", data, lam=lam, epochs=epochs)[0] for lam in LAMBDAS_04}
+    ae, dae = _load(recipes.AE_256, data), _load(recipes.DAE_256, data)
+    caes = {lam: _load(recipe, data) for lam, recipe in recipes.CAES.items()}
+
     def test_error(model):
         return mse_per_pixel(reconstruct_all(model, data.x_test), data.x_test).item()
     dae_error = test_error(dae)
@@ -214,14 +189,21 @@ def measure(model: SeriesModel, data, judge) -> dict:
 
 # --- wrapping the notebooks' models -------------------------------------------------------
 
-def _wrap(name, notebook, idea, model) -> SeriesModel:
-    return SeriesModel(name, notebook, idea, model.code_size,
-                       lambda x: encode_all(model, x), _no_grad(model, model.decode))
+def _load(recipe, data):
+    model, _ = recipe.load(data, verbose=False)     # series_models reports for all of them
+    return model
 
 
-def _wrap_vae(name, notebook, idea, model) -> SeriesModel:
-    return SeriesModel(name, notebook, idea, model.code_size,
-                       lambda x: vae.encode_gaussian(model, x)[0], _no_grad(model, model.decode),
+def _wrap(name, recipe, idea, data, model=None) -> SeriesModel:
+    model = _load(recipe, data) if model is None else model
+    return SeriesModel(name, recipe.notebook, idea, model.code_size,
+                       lambda x: encode_all(model, x), lambda z: decode_all(model, z))
+
+
+def _wrap_vae(name, recipe, idea, data) -> SeriesModel:
+    model = _load(recipe, data)
+    return SeriesModel(name, recipe.notebook, idea, model.code_size,
+                       lambda x: encode_all(model, x)[0], lambda z: decode_all(model, z),
                        prior="N(0, I)")
 
 
@@ -231,14 +213,3 @@ def _stack_decoder(stack):
             z = stack.decode_level(z, k)
         return z
     return decode
-
-
-def _no_grad(model, fn):
-    """fn run in evaluation mode, without gradients, on the model's device; result on the CPU."""
-    device = next(model.parameters()).device
-
-    @torch.no_grad()
-    def run(x):
-        model.eval()
-        return fn(x.to(device)).cpu()
-    return run

@@ -1,0 +1,462 @@
+"""Every trained model of the course, defined once: its recipe.
+
+A recipe holds the facts of one named model: its architecture, its loss, its training settings,
+the notebook that teaches it and the later notebooks that use it again. How to train each kind
+of model (a denoising autoencoder, a VAE, ...) lives in the module of that kind; a recipe says
+which settings the course uses. Every notebook, the summary (helpers.series) and `make models`
+get their models here, so changing a model's epochs is one edit, and a notebook that reuses a
+model loads exactly the one its teaching notebook trained.
+
+    recipe = recipes.DEEP_AE_2D
+    print(recipe.describe(data))         # architecture, loss, optimiser, epochs on this data
+    model, history = recipe.load(data)   # from data/cache/, or trained now and saved there
+
+Epochs are given as passes over the 4,000-digit subset (`subset_epochs`); on a full data set
+`train.epochs_for` turns them into fewer epochs that show the model as many images. Every
+model is seeded (seed 0) and trained with Adam.
+
+`python -m helpers.recipes` (what `make models` runs) trains, or finds in the cache, every
+recipe of the series, and prints a table of what it did.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from . import cache, classifier, contractive, corruption, sparsity, stacked, train, vae
+
+SUBSET = train.SUBSET_TRAIN_SIZE
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """One named model (or cached result) of the course."""
+    name: str                      # its name in the cache: data/cache/<name>-<hash>.pt
+    title: str                     # what the notebooks call it
+    notebook: str                  # the notebook that teaches it
+    used_in: tuple = ()            # later notebooks that load it again
+    subset_epochs: int = 0         # passes over the 4,000-digit subset
+    lr: float = 1e-3
+    batch_size: int = 128
+
+    def load(self, data, verbose: bool = True):
+        """(model, history): loaded from the cache, or trained on `data` now and saved."""
+        raise NotImplementedError
+
+    def epochs(self, data=None) -> int:
+        return train.epochs_for(len(data.x_train) if data is not None else SUBSET, self.subset_epochs)
+
+    def describe(self, data=None) -> str:
+        """One paragraph for people: what is trained, on what loss, how."""
+        n = len(data.x_train) if data is not None else SUBSET
+        return (f"{self.title} ({self.name}): {self.architecture()}\n"
+                f"  loss: {self.loss()}\n"
+                f"  training: {self.training(n)}")
+
+    def training(self, n: int) -> str:
+        return (f"Adam, learning rate {self.lr:g}, batch {self.batch_size}, "
+                f"{train.epochs_for(n, self.subset_epochs)} epochs over {n:,} images")
+
+    def architecture(self) -> str:
+        raise NotImplementedError
+
+    def loss(self) -> str:
+        raise NotImplementedError
+
+    def used_by(self) -> list[str]:
+        """The notebooks that use it, the teaching one first."""
+        return [self.notebook, *self.used_in]
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def _sizes(sizes) -> str:
+    return "-".join(str(s) for s in sizes)
+
+
+def _unit(name: str | None) -> str:
+    return {None: "linear", "relu": "ReLU", "softplus": "softplus"}.get(name, name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoencoderRecipe(Recipe):
+    """helpers.models.Autoencoder trained on MSE per pixel (helpers.cache.trained_autoencoder)."""
+    sizes: tuple
+    activation: str | None = "relu"
+    code_activation: str | None = None
+    out_activation: str | None = "sigmoid"
+    schedule: str | None = None
+
+    def load(self, data, verbose: bool = True):
+        return cache.trained_autoencoder(
+            self.name, data, list(self.sizes), activation=self.activation,
+            code_activation=self.code_activation, out_activation=self.out_activation,
+            epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
+            schedule=self.schedule, verbose=verbose)
+
+    @property
+    def code_size(self) -> int:
+        return self.sizes[-1]
+
+    def architecture(self) -> str:
+        hidden = "" if len(self.sizes) == 2 else \
+            f"{_unit(self.activation)} hidden layer{'s' if len(self.sizes) > 3 else ''}, "
+        return (f"autoencoder {_sizes(self.sizes)} with a mirrored decoder ({hidden}"
+                f"{_unit(self.code_activation)} code, {_unit(self.out_activation)} output)")
+
+    def loss(self) -> str:
+        return "MSE per pixel (mean over pixels and images)"
+
+    def training(self, n: int) -> str:
+        cosine = ", learning rate lowered along a cosine to 0" if self.schedule == "cosine" else ""
+        return super().training(n) + cosine
+
+
+@dataclass(frozen=True, kw_only=True)
+class DenoisingRecipe(Recipe):
+    """A one-hidden-layer sigmoid DAE (helpers.corruption.trained_denoising_autoencoder)."""
+    hidden: int
+    noise: str
+    level: float
+
+    def load(self, data, verbose: bool = True):
+        return corruption.trained_denoising_autoencoder(
+            self.name, data, self.hidden, self.noise, self.level, epochs=self.epochs(data),
+            batch_size=self.batch_size, lr=self.lr, verbose=verbose)
+
+    def architecture(self) -> str:
+        return f"autoencoder 784-{self.hidden}-784 (sigmoid code, sigmoid output)"
+
+    def loss(self) -> str:
+        return (f"MSE per pixel between the reconstruction of the input with {self.noise} noise "
+                f"(level {self.level:g}, drawn afresh for every batch) and the clean input")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparseRecipe(Recipe):
+    """A one-hidden-layer sparse AE (helpers.sparsity.trained_sparse_autoencoder)."""
+    hidden: int
+    method: str                    # "kl" (sigmoid units) or "l1" (ReLU units)
+    weight: float
+    rho: float | None = None
+
+    def load(self, data, verbose: bool = True):
+        return sparsity.trained_sparse_autoencoder(
+            self.name, data, self.hidden, self.method, self.weight, self.rho,
+            epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr, verbose=verbose)
+
+    def architecture(self) -> str:
+        units = "sigmoid code, sigmoid output" if self.method == "kl" else "ReLU code, softplus output"
+        return f"autoencoder 784-{self.hidden}-784 ({units})"
+
+    def loss(self) -> str:
+        if self.method == "kl":
+            return (f"MSE per pixel + {self.weight:g} × sum over hidden units of KL(ρ ‖ ρ̂_j), "
+                    f"target ρ = {self.rho:g}")
+        return f"MSE per pixel + {self.weight:g} × L1 of the hidden activations (summed, mean over images)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContractiveRecipe(Recipe):
+    """A 784-hidden-784 sigmoid AE with the contractive penalty (helpers.contractive.trained_cae)."""
+    hidden: int = 256
+    lam: float = 0.0
+    mask: float = 0.0
+    lr: float = 3e-3
+
+    def load(self, data, verbose: bool = True):
+        return contractive.trained_cae(self.name, data, self.hidden, lam=self.lam, mask=self.mask,
+                                       epochs=self.epochs(data), lr=self.lr,
+                                       batch_size=self.batch_size, verbose=verbose)
+
+    def architecture(self) -> str:
+        return f"autoencoder 784-{self.hidden}-784 (sigmoid code, sigmoid output)"
+
+    def loss(self) -> str:
+        masked = (f" between the reconstruction of the input with {self.mask:.0%} of its pixels "
+                  f"masked (drawn afresh for every batch) and the clean input") if self.mask else ""
+        return (f"squared error summed over pixels{masked}, mean over images"
+                + (f", + {self.lam:g} × ‖J_f(x)‖²_F (mean over images)" if self.lam else ""))
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackedStageRecipe(Recipe):
+    """The stacked AE after greedy stage `stage` (helpers.stacked.greedy_stage)."""
+    sizes: tuple
+    stage: int
+    lr: float = 3e-3
+
+    def load(self, data, verbose: bool = True):
+        return stacked.greedy_stage(self.name, data, list(self.sizes), self.stage,
+                                    epochs=self.epochs(data), lr=self.lr,
+                                    batch_size=self.batch_size, verbose=verbose)
+
+    @property
+    def code_size(self) -> int:
+        return self.sizes[self.stage]
+
+    def architecture(self) -> str:
+        return (f"stack {_sizes(self.sizes)} of sigmoid layers, one decoder per layer; stage "
+                f"{self.stage} trains layer {self.stage} and its decoder, the layers below frozen")
+
+    def loss(self) -> str:
+        return f"MSE per unit between decoder {self.stage}'s output and the level-{self.stage - 1} features"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAERecipe(Recipe):
+    """helpers.vae.VAE trained on the negative ELBO (helpers.vae.trained_vae)."""
+    sizes: tuple
+    beta: float = 1.0
+
+    def load(self, data, verbose: bool = True):
+        return vae.trained_vae(self.name, data, list(self.sizes), beta=self.beta,
+                               epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
+                               verbose=verbose)
+
+    @property
+    def code_size(self) -> int:
+        return self.sizes[-1]
+
+    def architecture(self) -> str:
+        layers = "layer" if len(self.sizes) == 3 else "layers"
+        return (f"VAE {_sizes(self.sizes)} (ReLU hidden {layers}, linear heads for μ and log σ², "
+                f"a mirrored decoder with sigmoid output)")
+
+    def loss(self) -> str:
+        weight = f"{self.beta:g} × " if self.beta != 1 else ""
+        return (f"negative ELBO in nats: Bernoulli reconstruction summed over pixels + {weight}"
+                f"KL(q(z|x) ‖ N(0, I)) summed over latent dimensions, mean over images")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierRecipe(Recipe):
+    """An MLP classifier on the labels (helpers.classifier.trained_classifier)."""
+    sizes: tuple
+
+    def load(self, data, verbose: bool = True):
+        return classifier.trained_classifier(self.name, data, list(self.sizes),
+                                             epochs=self.epochs(data), batch_size=self.batch_size,
+                                             lr=self.lr, verbose=verbose)
+
+    def architecture(self) -> str:
+        return f"MLP {_sizes(self.sizes)} (ReLU hidden layer, class scores out)"
+
+    def loss(self) -> str:
+        return "cross-entropy against the labels, mean over images"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeTableRecipe(Recipe):
+    """Linear-probe accuracies on the stack's features (helpers.stacked.probe_table): a cached
+    table of numbers, computed from the last greedy stage."""
+    stack: StackedStageRecipe
+    max_images: int = SUBSET
+
+    def load(self, data, verbose: bool = True):
+        """(table, None): the table from the cache, or computed now (the stack loaded first)."""
+        stack, _ = self.stack.load(data, verbose)
+        return stacked.probe_table(self.name, stack, data, n_train=self.n_train(data),
+                                   verbose=verbose), None
+
+    def n_train(self, data) -> int:
+        return min(self.max_images, len(data.x_train))
+
+    def describe(self, data=None) -> str:
+        n = self.n_train(data) if data is not None else self.max_images
+        return (f"{self.title} ({self.name}): logistic regression (scikit-learn, 300 iterations) "
+                f"on the pixels and on the features of each level of {self.stack.name}, "
+                f"trained on {n:,} images, scored on the held-out images")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelBudgetRecipe(Recipe):
+    """Fine-tuned against randomly initialised classifiers for a few label budgets
+    (helpers.stacked.label_budget_table): a cached table of accuracies."""
+    stack: StackedStageRecipe
+    budgets: tuple
+    seeds: tuple
+    steps: int
+    lr: float = 3e-3
+
+    def load(self, data, verbose: bool = True):
+        """(table, None): the table from the cache, or computed now (the stack loaded first)."""
+        stack, _ = self.stack.load(data, verbose)
+        return stacked.label_budget_table(self.name, stack, data, list(self.budgets),
+                                          list(self.seeds), steps=self.steps, lr=self.lr,
+                                          verbose=verbose), None
+
+    def describe(self, data=None) -> str:
+        return (f"{self.title} ({self.name}): the stack's layers with a linear head, fine-tuned, "
+                f"against the same network from a random start; labels per class "
+                f"{', '.join(map(str, self.budgets))}, seeds {', '.join(map(str, self.seeds))}; "
+                f"Adam, learning rate {self.lr:g}, {self.steps} steps of up to {self.batch_size} "
+                f"images, cross-entropy (mean over the batch)")
+
+
+# --- 01 · the vanilla autoencoder ----------------------------------------------------------
+
+DEEP_AE_2D = AutoencoderRecipe(
+    name="ae-784-1000-500-250-2", title="deep 2-D autoencoder", notebook="01", used_in=("06", "08"),
+    sizes=(784, 1000, 500, 250, 2), subset_epochs=25)
+
+CODE_SIZE_FAMILY = {       # 784-256-k for the error-against-code-size curve; k = 32 is 08's
+    k: AutoencoderRecipe(name=f"ae-784-256-{k}", title=f"{k}-D autoencoder", notebook="01",
+                         used_in=("08",) if k == 32 else (), sizes=(784, 256, k),
+                         subset_epochs=20, lr=2e-3)
+    for k in (2, 4, 8, 16, 32)}
+AE_32 = CODE_SIZE_FAMILY[32]
+
+LINEAR_AE_8 = AutoencoderRecipe(
+    name="linear-ae-784-8", title="linear autoencoder", notebook="01",
+    sizes=(784, 8), activation=None, out_activation=None,
+    subset_epochs=100, lr=1e-2, batch_size=64, schedule="cosine")
+
+OVERCOMPLETE_AE = AutoencoderRecipe(
+    name="ae-784-1000-overcomplete", title="overcomplete autoencoder", notebook="01",
+    sizes=(784, 1000), code_activation="relu", out_activation=None, subset_epochs=30)
+
+# --- 02 · the denoising autoencoder --------------------------------------------------------
+
+AE_800 = AutoencoderRecipe(
+    name="ae-784-800-sigmoid", title="plain 800-unit autoencoder", notebook="02",
+    used_in=("03", "08"), sizes=(784, 800), code_activation="sigmoid",
+    out_activation="sigmoid", subset_epochs=15, lr=3e-3)
+
+DAES = {                   # one DAE per kind of noise, each at the level it is trained on
+    noise: DenoisingRecipe(name=f"dae-784-800-{noise}-{level}", title=f"DAE, {noise} {level}",
+                           notebook="02", used_in=("03", "08") if noise == "masking" else (),
+                           hidden=800, noise=noise, level=level, subset_epochs=15, lr=3e-3)
+    for noise, level in (("masking", 0.3), ("gaussian", 0.3), ("salt-and-pepper", 0.2))}
+DAE_800 = DAES["masking"]
+
+# --- 03 · the sparse autoencoder -----------------------------------------------------------
+
+SPARSE_KL = {              # method 1 for three targets ρ; ρ = 0.05 is the one compared later
+    rho: SparseRecipe(name=f"sae-kl-784-800-rho{rho}", title=f"sparse AE, KL, ρ = {rho}",
+                      notebook="03", used_in=("08",) if rho == 0.05 else (), hidden=800,
+                      method="kl", weight=0.003, rho=rho, subset_epochs=15, lr=3e-3)
+    for rho in (0.02, 0.05, 0.2)}
+SPARSE_AE_KL = SPARSE_KL[0.05]
+
+SPARSE_L1 = SparseRecipe(
+    name="sae-l1-784-800", title="sparse AE, L1", notebook="03", used_in=("08",), hidden=800,
+    method="l1", weight=1e-4, subset_epochs=15, lr=3e-3)
+
+AE_800_RELU = AutoencoderRecipe(
+    name="ae-784-800-relu-softplus", title="plain 800-unit autoencoder, ReLU", notebook="03",
+    sizes=(784, 800), code_activation="relu", out_activation="softplus", subset_epochs=15, lr=3e-3)
+
+# --- 04 · the contractive autoencoder ------------------------------------------------------
+
+AE_256 = ContractiveRecipe(
+    name="cae-784-256-lam0", title="plain 256-unit autoencoder (λ = 0)", notebook="04",
+    used_in=("08",), subset_epochs=12)
+
+DAE_256 = ContractiveRecipe(
+    name="dae-784-256-mask0.25", title="DAE, 256 units, masking 0.25", notebook="04",
+    used_in=("08",), mask=0.25, subset_epochs=12)
+
+CAES = {                   # the penalty's weight λ; 08 uses the one notebook 04 picks
+    lam: ContractiveRecipe(name=f"cae-784-256-lam{lam:g}", title=f"CAE, λ = {lam:g}",
+                           notebook="04", used_in=("08",), lam=lam, subset_epochs=12)
+    for lam in (0.03, 0.1, 0.3, 1.0)}
+
+# --- 05 · the stacked autoencoder ----------------------------------------------------------
+
+STACK_STAGES = [           # stage k starts from stage k-1 and trains layer k only
+    StackedStageRecipe(name="sae-784-256-128-64-32", title=f"stacked AE after stage {k}",
+                       notebook="05", used_in=("08",) if k == 4 else (),
+                       sizes=(784, 256, 128, 64, 32), stage=k, subset_epochs=8)
+    for k in (1, 2, 3, 4)]
+STACKED_AE = STACK_STAGES[-1]
+
+PROBE_TABLE = ProbeTableRecipe(
+    name="linear-probes", title="linear probes", notebook="05", stack=STACKED_AE)
+
+LABEL_BUDGETS = LabelBudgetRecipe(
+    name="label-budgets", title="label budgets", notebook="05", stack=STACKED_AE,
+    budgets=(10, 50, 400), seeds=(0, 1, 2), steps=200)
+
+LABEL_BUDGETS_LONGER = LabelBudgetRecipe(
+    name="label-budgets", title="label budgets, four times the steps", notebook="05",
+    stack=STACKED_AE, budgets=(400,), seeds=(0, 1, 2), steps=800)
+
+# --- 06 and 07 · the variational autoencoder -----------------------------------------------
+
+JUDGE = ClassifierRecipe(
+    name="classifier-784-256-10", title="the judge, a digit classifier", notebook="06",
+    used_in=("08",), sizes=(784, 256, 10), subset_epochs=15)
+
+VAE_2D = VAERecipe(
+    name="vae-784-256-2", title="2-D VAE", notebook="06", used_in=("07", "08"),
+    sizes=(784, 256, 2), subset_epochs=25)
+
+BETA_VAES = {              # the weight β on the KL term; β = 1 is the VAE itself
+    beta: VAE_2D if beta == 1.0 else
+    VAERecipe(name=f"vae-784-256-2-beta{beta:g}", title=f"2-D VAE, β = {beta:g}", notebook="06",
+              sizes=(784, 256, 2), beta=beta, subset_epochs=25)
+    for beta in (0.1, 1.0, 4.0)}
+
+VAE_20D = VAERecipe(
+    name="vae-784-400-20", title="20-D VAE", notebook="07", used_in=("08",),
+    sizes=(784, 400, 20), subset_epochs=30)
+
+
+# Every recipe, in the order of the series (a recipe's stack before its tables).
+ALL = [DEEP_AE_2D, *CODE_SIZE_FAMILY.values(), LINEAR_AE_8, OVERCOMPLETE_AE,
+       AE_800, *DAES.values(),
+       *SPARSE_KL.values(), SPARSE_L1, AE_800_RELU,
+       AE_256, DAE_256, *CAES.values(),
+       *STACK_STAGES, PROBE_TABLE, LABEL_BUDGETS, LABEL_BUDGETS_LONGER,
+       JUDGE, VAE_2D, *(r for r in BETA_VAES.values() if r is not VAE_2D),
+       VAE_20D]
+
+
+# --- make models ---------------------------------------------------------------------------
+
+def prepare(data, recipes: list[Recipe] | None = None, progress: bool = True) -> list[dict]:
+    """Load or train every recipe (default: ALL) on `data`, one overall progress bar.
+    Returns one row per recipe: {"recipe", "action" ("loaded", "trained" or "retrained"),
+    "seconds"}."""
+    from tqdm.auto import tqdm
+
+    rows = []
+    for recipe in tqdm(recipes or ALL, desc="models of the series", disable=not progress):
+        started = time.perf_counter()
+        with cache.recording() as events:
+            recipe.load(data, verbose=False)
+        own = events[-1]               # what it needed (a stack, an earlier stage) came first
+        rows.append(dict(recipe=recipe, action=own.action, saved=own.saved,
+                         seconds=time.perf_counter() - started))
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """The rows of `prepare` as a text table."""
+    lines = [f"{'model':36s} {'cache name':28s} {'notebooks':12s} {'':9s} {'seconds':>7s}"]
+    for row in rows:
+        r = row["recipe"]
+        action = row["action"] + ("" if row["saved"] else " (not saved)")
+        lines.append(f"{r.title:36s} {r.name:28s} {', '.join(r.used_by()):12s} {action:9s} "
+                     f"{row['seconds']:7.1f}")
+    counts = {a: sum(row["action"] == a for row in rows) for a in ("loaded", "trained", "retrained")}
+    lines.append(f"{len(rows)} models and results: " + ", ".join(f"{n} {a}" for a, n in counts.items())
+                 + f"; {sum(row['seconds'] for row in rows):.0f} s")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    from .data import load_data
+
+    data = load_data()                 # AE_DATA=mnist or AE_DATA=fashion for the full data sets
+    print(f"Cache: {cache.cache_dir()}")
+    rows = prepare(data)
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
