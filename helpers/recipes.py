@@ -198,11 +198,13 @@ class StackedStageRecipe(Recipe):
         return self.sizes[self.stage]
 
     def architecture(self) -> str:
-        return (f"stack {_sizes(self.sizes)} of sigmoid layers, one decoder per layer; stage "
-                f"{self.stage} trains layer {self.stage} and its decoder, the layers below frozen")
+        below = f", layers 1-{self.stage - 1} frozen" if self.stage > 1 else ""
+        return (f"stack {_sizes(self.sizes)} of sigmoid layers, one decoder per layer, trained "
+                f"greedily; stage {self.stage} trains layer {self.stage} and decoder {self.stage}{below}")
 
     def loss(self) -> str:
-        return f"MSE per unit between decoder {self.stage}'s output and the level-{self.stage - 1} features"
+        target = "the input" if self.stage == 1 else f"the level-{self.stage - 1} features"
+        return f"MSE per unit between decoder {self.stage}'s output and {target}"
 
 
 @dataclass(frozen=True, kw_only=True)
