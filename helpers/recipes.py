@@ -421,8 +421,7 @@ ALL = [DEEP_AE_2D, *CODE_SIZE_FAMILY.values(), LINEAR_AE_8, OVERCOMPLETE_AE,
 
 def prepare(data, recipes: list[Recipe] | None = None, progress: bool = True) -> list[dict]:
     """Load or train every recipe (default: ALL) on `data`, one overall progress bar.
-    Returns one row per recipe: {"recipe", "action" ("loaded", "trained" or "retrained"),
-    "seconds"}."""
+    Returns one row per recipe: {"recipe", "event" (the cache's CacheEvent for it), "seconds"}."""
     from tqdm.auto import tqdm
 
     rows = []
@@ -430,23 +429,25 @@ def prepare(data, recipes: list[Recipe] | None = None, progress: bool = True) ->
         started = time.perf_counter()
         with cache.recording() as events:
             recipe.load(data, verbose=False)
-        own = events[-1]               # what it needed (a stack, an earlier stage) came first
-        rows.append(dict(recipe=recipe, action=own.action, saved=own.saved,
-                         seconds=time.perf_counter() - started))
+        # what it needed (an earlier stage, the stack of a table) came first: its own is last
+        rows.append(dict(recipe=recipe, event=events[-1], seconds=time.perf_counter() - started))
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    """The rows of `prepare` as a text table."""
-    lines = [f"{'model':36s} {'cache name':28s} {'notebooks':12s} {'':9s} {'seconds':>7s}"]
+    """The rows of `prepare` as a text table: model, cache name, notebooks, what was done, seconds."""
+    done = {("model", "loaded"): "loaded", ("model", "trained"): "trained",
+            ("model", "retrained"): "retrained", ("result", "loaded"): "loaded",
+            ("result", "trained"): "computed", ("result", "retrained"): "recomputed"}
+    lines = [f"{'model':36s} {'cache name':34s} {'notebooks':12s} {'':10s} {'seconds':>7s}"]
     for row in rows:
-        r = row["recipe"]
-        action = row["action"] + ("" if row["saved"] else " (not saved)")
-        lines.append(f"{r.title:36s} {r.name:28s} {', '.join(r.used_by()):12s} {action:9s} "
+        r, event = row["recipe"], row["event"]
+        action = done[event.what, event.action] + ("" if event.saved else " (not saved)")
+        lines.append(f"{r.title:36s} {event.name:34s} {', '.join(r.used_by()):12s} {action:10s} "
                      f"{row['seconds']:7.1f}")
-    counts = {a: sum(row["action"] == a for row in rows) for a in ("loaded", "trained", "retrained")}
-    lines.append(f"{len(rows)} models and results: " + ", ".join(f"{n} {a}" for a, n in counts.items())
-                 + f"; {sum(row['seconds'] for row in rows):.0f} s")
+    loaded = sum(row["event"].action == "loaded" for row in rows)
+    lines.append(f"{len(rows)} models and results: {loaded} loaded, {len(rows) - loaded} trained or "
+                 f"computed; {sum(row['seconds'] for row in rows):.0f} s")
     return "\n".join(lines)
 
 

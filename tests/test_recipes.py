@@ -109,10 +109,12 @@ def test_make_models_trains_everything_once_then_loads_it(cache_dir, tiny_data, 
     monkeypatch.setattr(helpers.data, "load_data", lambda: tiny_data)
     assert recipes.main() == 0
     first = capsys.readouterr().out
-    assert "10 models and results: 0 loaded, 10 trained, 0 retrained" in first
+    assert "10 models and results: 0 loaded, 10 trained or computed" in first
+    assert re.search(r"^probes\s+t-probes\s+05\s+computed\s", first, re.M)
+    assert re.search(r"^stack 2\s+t-stack-stage2\s+05\s+trained\s", first, re.M)
     assert recipes.main() == 0
     second = capsys.readouterr().out
-    assert "10 models and results: 10 loaded, 0 trained, 0 retrained" in second
+    assert "10 models and results: 10 loaded, 0 trained or computed" in second
     row = next(line for line in second.splitlines() if line.startswith("tiny AE"))
     assert re.match(r"tiny AE\s+t-ae\s+01, 08\s+loaded\s+\d+\.\d$", row)
     assert len(list(cache_dir.glob("*.pt"))) == 10
@@ -121,9 +123,9 @@ def test_make_models_trains_everything_once_then_loads_it(cache_dir, tiny_data, 
 def test_prepare_reports_each_recipe_not_what_it_needed(cache_dir, tiny_data):
     stage2, probes = tiny_recipes()[5:7]
     rows = recipes.prepare(tiny_data, [probes], progress=False)      # trains stages 1, 2 first
-    assert [(r["recipe"], r["action"]) for r in rows] == [(probes, "trained")]
+    assert [(r["recipe"], r["event"].action, r["event"].what) for r in rows] == [(probes, "trained", "result")]
     rows = recipes.prepare(tiny_data, [stage2, probes], progress=False)
-    assert [r["action"] for r in rows] == ["loaded", "loaded"]
+    assert [(r["event"].name, r["event"].action) for r in rows] == [("t-stack-stage2", "loaded"), ("t-probes", "loaded")]
 
 
 @pytest.mark.parametrize("recipe", [r for r in recipes.ALL if r.subset_epochs], ids=lambda r: r.title)
