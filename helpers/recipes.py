@@ -80,6 +80,16 @@ def _unit(name: str | None) -> str:
     return {None: "linear", "relu": "ReLU", "softplus": "softplus"}.get(name, name)
 
 
+def _autoencoder(sizes, activation: str | None, code: str | None, out: str | None) -> str:
+    """'autoencoder 784-800-784 (sigmoid code, sigmoid output)', or for a deep one
+    'autoencoder 784-1000-500-250-2 with a mirrored decoder (ReLU hidden layers, ...)'."""
+    if len(sizes) == 2:
+        return f"autoencoder {sizes[0]}-{sizes[1]}-{sizes[0]} ({_unit(code)} code, {_unit(out)} output)"
+    hidden = f"{_unit(activation)} hidden layer{'s' if len(sizes) > 3 else ''}"
+    return (f"autoencoder {_sizes(sizes)} with a mirrored decoder ({hidden}, {_unit(code)} code, "
+            f"{_unit(out)} output)")
+
+
 @dataclass(frozen=True, kw_only=True)
 class AutoencoderRecipe(Recipe):
     """helpers.models.Autoencoder trained on MSE per pixel (helpers.cache.trained_autoencoder)."""
@@ -101,10 +111,7 @@ class AutoencoderRecipe(Recipe):
         return self.sizes[-1]
 
     def architecture(self) -> str:
-        hidden = "" if len(self.sizes) == 2 else \
-            f"{_unit(self.activation)} hidden layer{'s' if len(self.sizes) > 3 else ''}, "
-        return (f"autoencoder {_sizes(self.sizes)} with a mirrored decoder ({hidden}"
-                f"{_unit(self.code_activation)} code, {_unit(self.out_activation)} output)")
+        return _autoencoder(self.sizes, self.activation, self.code_activation, self.out_activation)
 
     def loss(self) -> str:
         return "MSE per pixel (mean over pixels and images)"
@@ -127,7 +134,7 @@ class DenoisingRecipe(Recipe):
             batch_size=self.batch_size, lr=self.lr, verbose=verbose)
 
     def architecture(self) -> str:
-        return f"autoencoder 784-{self.hidden}-784 (sigmoid code, sigmoid output)"
+        return _autoencoder((784, self.hidden), None, "sigmoid", "sigmoid")
 
     def loss(self) -> str:
         return (f"MSE per pixel between the reconstruction of the input with {self.noise} noise "
@@ -148,8 +155,8 @@ class SparseRecipe(Recipe):
             epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr, verbose=verbose)
 
     def architecture(self) -> str:
-        units = "sigmoid code, sigmoid output" if self.method == "kl" else "ReLU code, softplus output"
-        return f"autoencoder 784-{self.hidden}-784 ({units})"
+        code, out = ("sigmoid", "sigmoid") if self.method == "kl" else ("relu", "softplus")
+        return _autoencoder((784, self.hidden), None, code, out)
 
     def loss(self) -> str:
         if self.method == "kl":
@@ -172,7 +179,7 @@ class ContractiveRecipe(Recipe):
                                        batch_size=self.batch_size, verbose=verbose)
 
     def architecture(self) -> str:
-        return f"autoencoder 784-{self.hidden}-784 (sigmoid code, sigmoid output)"
+        return _autoencoder((784, self.hidden), None, "sigmoid", "sigmoid")
 
     def loss(self) -> str:
         masked = (f" between the reconstruction of the input with {self.mask:.0%} of its pixels "
