@@ -266,7 +266,7 @@ class ProbeTableRecipe(Recipe):
 
     def load(self, data, verbose: bool = True):
         """(table, None): the table from the cache, or computed now (the stack loaded first)."""
-        stack, _ = self.stack.load(data, verbose)
+        stack, _ = self.stack.load(data, verbose=False)      # an input, not what was asked for
         return stacked.probe_table(self.name, stack, data, n_train=self.n_train(data),
                                    verbose=verbose), None
 
@@ -292,7 +292,7 @@ class LabelBudgetRecipe(Recipe):
 
     def load(self, data, verbose: bool = True):
         """(table, None): the table from the cache, or computed now (the stack loaded first)."""
-        stack, _ = self.stack.load(data, verbose)
+        stack, _ = self.stack.load(data, verbose=False)      # an input, not what was asked for
         return stacked.label_budget_table(self.name, stack, data, list(self.budgets),
                                           list(self.seeds), steps=self.steps, lr=self.lr,
                                           verbose=verbose), None
