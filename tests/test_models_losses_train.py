@@ -107,3 +107,27 @@ def test_epochs_for_keeps_the_number_of_images_seen():
 def test_pick_device_returns_a_usable_device():
     device = train.pick_device()
     assert torch.zeros(1, device=device).device.type == device.type
+
+
+def test_training_progress_leaves_no_trace_in_a_saved_notebook():
+    """In a notebook the bar is a live widget; when training ends its output is emptied, so a
+    saved or exported notebook holds no frozen "0%|          | 0/5" placeholder."""
+    import json
+
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import torch\nfrom helpers import train\n"
+        "train.fit(torch.nn.Linear(4, 4), torch.rand(32, 4), loss_fn=lambda m, x: ((m(x) - x) ** 2).mean(),\n"
+        "          epochs=5, desc='tiny')\nprint('trained')")])
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert any(o.output_type == "display_data" for o in outputs), "the bar was not shown as a display"
+    assert outputs[-1].text == "trained\n"
+    saved = json.dumps(outputs)
+    assert "tiny" not in saved and "0/5" not in saved and "%|" not in saved, saved
+
+
+def test_progress_bar_outside_a_notebook_counts_the_epochs():
+    assert list(train.progress_bar(3, "x")) == [0, 1, 2]
+    assert list(train.progress_bar(2, "x", enabled=False)) == [0, 1]
