@@ -120,7 +120,7 @@ def test_compare_timings_returns_the_best_time_of_each_function():
     import time
     calls = []
     result = contractive.compare_timings({"fast": lambda: calls.append("f"),
-                                          "slow": lambda: time.sleep(0.01)}, rounds=2)
+                                          "slow": lambda: time.sleep(0.01)}, rounds=2, budget=0.05)
     assert set(result) == {"fast", "slow"}
     assert result["slow"] >= 0.01 > result["fast"] >= 0
-    assert calls == ["f"] * 3                                  # one warm-up, then two rounds
+    assert len(calls) == 1 + 2 * (1 + 50)         # one warm-up, then in each round one untimed and 50 timed calls
