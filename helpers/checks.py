@@ -82,12 +82,12 @@ def diagnose(answer, expected, rtol: float = 1e-4, atol: float = 1e-6,
             if np.isclose(ratio, factor, rtol=0.05):
                 return f"{_how_far(factor, exact=True)}: {mistake}"
         return _how_far(ratio)
-    if got.size == 1:
-        return _how_far(got.item() / want.item()) if want.item() != 0 else "not zero, as it should be here"
+    if got.size == 1:                    # no common ratio for one number: the answer is 0
+        return "it should be zero here, but is not"
     wrong = ~np.isclose(got, want, rtol=rtol, atol=atol)
     first = tuple(int(i) for i in np.argwhere(wrong)[0])
     g, w = got[first], want[first]
-    first_off = _how_far(g / w) if w != 0 else "not zero, as it should be"
+    first_off = _how_far(g / w) if w != 0 else "not zero, where it should be"
     count = f"{int(wrong.sum())} of {got.size} values {'is' if wrong.sum() == 1 else 'are'} wrong"
     return f"{count}; the first, at index {first}, is {first_off}"
 
