@@ -62,7 +62,7 @@ def series_models(data, verbose: bool = True) -> list[SeriesModel]:
                if line.startswith("Cache: no saved")]
     others = [line for line in lines if not line.startswith(("Cache: loaded", "Cache: no saved"))]
     if verbose:
-        print(f"Cache: loaded {loaded} trained models of the series, trained {len(trained)}"
+        print(f"Cache: loaded {loaded} trained networks of the series, trained {len(trained)}"
               + (f" ({', '.join(trained)})" if trained else ""))
         for line in others:                                # anything unexpected is shown as is
             print(line)
