@@ -131,21 +131,26 @@ def code_sensitivity(encoder, x: torch.Tensor, sigma: float = 0.05, repeats: int
     return torch.stack(ratios).mean(dim=0)
 
 
-def compare_timings(functions: dict, rounds: int = 3, budget: float = 0.05) -> dict:
+def compare_timings(functions: dict, rounds: int = 3, budget: float = 0.05,
+                    cheap_rounds: int = 10) -> dict:
     """{name: best wall-clock seconds of one call} for each function, measured in interleaved
     rounds (a, b, c, a, b, c, ...) after one warm-up call each, so that a burst of load from
-    other programs does not fall on one function only. In each round a cheap function gets one
-    untimed call, then several timed ones (about `budget` seconds' worth, at most 50): a call of
-    a few milliseconds is easily disturbed, for instance by the memory an expensive function
-    before it has just freed; the fastest of many is not."""
+    other programs does not fall on one function only. A cheap function (one that takes less
+    than `budget`) gets, in each round, one untimed call and then several timed ones (about
+    `budget` seconds' worth, at most 50), and `cheap_rounds` more rounds among the cheap ones
+    only: a call of a few milliseconds is easily disturbed, by other programs or by the memory
+    an expensive function before it has just freed; the fastest of many calls is not."""
     repeats = {}
     for name, fn in functions.items():
         started = time.perf_counter()
         fn()
         repeats[name] = int(min(50, max(1, budget / max(time.perf_counter() - started, 1e-6))))
+    cheap = [name for name in functions if repeats[name] > 1]
     best = {name: float("inf") for name in functions}
-    for _ in range(rounds):
-        for name, fn in functions.items():
+    schedule = [list(functions)] * rounds + [cheap] * cheap_rounds
+    for names in schedule:
+        for name in names:
+            fn = functions[name]
             if repeats[name] > 1:
                 fn()                                   # untimed: let it settle first
             for _ in range(repeats[name]):

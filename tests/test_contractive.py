@@ -119,8 +119,11 @@ def test_contraction_control_rejects_nonsense(control):
 def test_compare_timings_returns_the_best_time_of_each_function():
     import time
     calls = []
+    slow_calls = []
     result = contractive.compare_timings({"fast": lambda: calls.append("f"),
-                                          "slow": lambda: time.sleep(0.01)}, rounds=2, budget=0.05)
+                                          "slow": lambda: (slow_calls.append("s"), time.sleep(0.06))},
+                                         rounds=2, budget=0.05, cheap_rounds=3)
     assert set(result) == {"fast", "slow"}
-    assert result["slow"] >= 0.01 > result["fast"] >= 0
-    assert len(calls) == 1 + 2 * (1 + 50)         # one warm-up, then in each round one untimed and 50 timed calls
+    assert result["slow"] >= 0.06 > result["fast"] >= 0
+    assert len(calls) == 1 + (2 + 3) * (1 + 50)   # a warm-up; then each round one untimed and 50 timed calls
+    assert len(slow_calls) == 1 + 2                # a warm-up, then once in each of the two rounds
