@@ -15,6 +15,7 @@ from PIL import Image
 from .tensors import to_numpy
 
 CLASS_COLOURS = plt.get_cmap("tab10")
+MARK_COLOUR = "black"        # points that are not digits of a class (random draws, probes): no class uses it
 
 
 def use_course_style() -> None:
@@ -105,9 +106,55 @@ def code_scatter(ax, codes, labels, class_names=None, s: float = 4, legend: bool
         names = class_names or [str(i) for i in range(10)]
         handles = [plt.Line2D([], [], marker="o", ls="", color=CLASS_COLOURS(i), label=name)
                    for i, name in enumerate(names)]
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
-                  handletextpad=0.1, borderaxespad=0.2)
+        _side_legend(ax, handles)
     return points
+
+
+def mark_points(ax, points, label: str, marker: str = "x", s: float = 10):
+    """Points that are not codes of digits (random draws, probes) over a code scatter: crosses in
+    MARK_COLOUR, which no class uses, added to the axes' legend under `label`."""
+    points = to_numpy(points)
+    marks = ax.scatter(points[:, 0], points[:, 1], s=s, marker=marker, color=MARK_COLOUR,
+                       linewidths=0.8, label=label)
+    old = ax.get_legend()
+    if old is None:
+        ax.legend(handles=[marks], loc="upper right")
+    else:
+        _side_legend(ax, [*old.legend_handles, marks])
+    return marks
+
+
+def _side_legend(ax, handles) -> None:
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
+              handletextpad=0.1, borderaxespad=0.2)
+
+
+def distinct_colours(n: int) -> list:
+    """n colours, no two alike (for models, not classes): tab10's ten, then tab20's lighter ten."""
+    table = plt.get_cmap("tab20").colors
+    ordered = list(table[0::2]) + list(table[1::2])
+    if n > len(ordered):
+        raise ValueError(f"at most {len(ordered)} distinct colours, asked for {n}")
+    return ordered[:n]
+
+
+def label_column(ax, points: dict, gap: float = 0.075, fontsize: float = 8) -> None:
+    """Write each name of `points` ({name: (x, y)} in data coordinates) in a column just right
+    of the axes, at about its point's height, joined to it by a thin line. Names keep at least
+    `gap` (a share of the axes' height) between them, so none covers another, however close
+    their points are."""
+    ax.get_xlim(), ax.get_ylim()                               # settle the limits first
+    height = {name: ax.transAxes.inverted().transform(ax.transData.transform(xy))[1]
+              for name, xy in points.items()}
+    order = sorted(height, key=height.get)
+    placed = []
+    for name in order:                                         # bottom up, pushing names apart
+        placed.append(max(height[name], placed[-1] + gap) if placed else height[name])
+    overflow = max(0.0, placed[-1] - 1.0) if placed else 0.0   # keep the top name inside the figure
+    for name, y in zip(order, placed):
+        ax.annotate(name, xy=points[name], xycoords="data", xytext=(1.04, y - overflow),
+                    textcoords="axes fraction", va="center", fontsize=fontsize, annotation_clip=False,
+                    arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6, shrinkA=0, shrinkB=4))
 
 
 def loss_curves(histories: dict, ylabel: str, title: str | None = None, logy: bool = False):

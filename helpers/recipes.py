@@ -148,14 +148,17 @@ class SparseRecipe(Recipe):
     method: str                    # "kl" (sigmoid units) or "l1" (ReLU units)
     weight: float
     rho: float | None = None
+    linear_output: bool = False    # "l1" only: linear outputs instead of softplus ones
 
     def load(self, data, verbose: bool = True):
         return sparsity.trained_sparse_autoencoder(
             self.name, data, self.hidden, self.method, self.weight, self.rho,
-            epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr, verbose=verbose)
+            epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
+            linear_output=self.linear_output, verbose=verbose)
 
     def architecture(self) -> str:
-        code, out = ("sigmoid", "sigmoid") if self.method == "kl" else ("relu", "softplus")
+        code, out = ("sigmoid", "sigmoid") if self.method == "kl" else \
+            ("relu", None if self.linear_output else "softplus")
         return _autoencoder((784, self.hidden), None, code, out)
 
     def loss(self) -> str:
@@ -324,7 +327,7 @@ LINEAR_AE_8 = AutoencoderRecipe(
     subset_epochs=100, lr=1e-2, batch_size=64, schedule="cosine")
 
 OVERCOMPLETE_AE = AutoencoderRecipe(
-    name="ae-784-1000-overcomplete", title="overcomplete autoencoder", notebook="01",
+    name="ae-784-1000-overcomplete", title="overcomplete autoencoder", notebook="01", used_in=("03",),
     sizes=(784, 1000), code_activation="relu", out_activation=None, subset_epochs=30)
 
 # --- 02 · the denoising autoencoder --------------------------------------------------------
@@ -353,6 +356,10 @@ SPARSE_AE_KL = SPARSE_KL[0.05]
 SPARSE_L1 = SparseRecipe(
     name="sae-l1-784-800", title="sparse AE, L1", notebook="03", used_in=("08",), hidden=800,
     method="l1", weight=1e-4, subset_epochs=15, lr=3e-3)
+
+SPARSE_L1_WIDE = SparseRecipe(   # the L1 penalty on notebook 01's overcomplete layer
+    name="sae-l1-784-1000-linear", title="sparse AE, L1, 1000 units", notebook="03", hidden=1000,
+    method="l1", weight=SPARSE_L1.weight, linear_output=True, subset_epochs=30)
 
 AE_800_RELU = AutoencoderRecipe(
     name="ae-784-800-relu-softplus", title="plain 800-unit autoencoder, ReLU", notebook="03",
@@ -391,7 +398,7 @@ LABEL_BUDGETS = LabelBudgetRecipe(
 
 LABEL_BUDGETS_LONGER = LabelBudgetRecipe(
     name="label-budgets", title="label budgets, four times the steps", notebook="05",
-    stack=STACKED_AE, budgets=(400,), seeds=(0, 1, 2), steps=800)
+    stack=STACKED_AE, budgets=LABEL_BUDGETS.budgets, seeds=LABEL_BUDGETS.seeds, steps=800)
 
 # --- 06 and 07 · the variational autoencoder -----------------------------------------------
 
@@ -417,7 +424,7 @@ VAE_20D = VAERecipe(
 # Every recipe, in the order of the series (a recipe's stack before its tables).
 ALL = [DEEP_AE_2D, *CODE_SIZE_FAMILY.values(), LINEAR_AE_8, OVERCOMPLETE_AE,
        AE_800, *DAES.values(),
-       *SPARSE_KL.values(), SPARSE_L1, AE_800_RELU,
+       *SPARSE_KL.values(), SPARSE_L1, SPARSE_L1_WIDE, AE_800_RELU,
        AE_256, DAE_256, *CAES.values(),
        *STACK_STAGES, PROBE_TABLE, LABEL_BUDGETS, LABEL_BUDGETS_LONGER,
        JUDGE, VAE_2D, *(r for r in BETA_VAES.values() if r is not VAE_2D),

@@ -53,7 +53,7 @@ def series_models(data, verbose: bool = True) -> list[SeriesModel]:
     loaded = sum(e.action == "loaded" for e in events)
     trained = [e.name for e in events if e.action != "loaded"]
     if verbose:
-        print(f"Cache: loaded {loaded} trained models of the series, trained {len(trained)}"
+        print(f"Cache: loaded {loaded} trained networks of the series, trained {len(trained)}"
               + (f" ({', '.join(trained)})" if trained else ""))
         for event in events:                     # anything unexpected is shown as the cache says it
             if event.action == "retrained":

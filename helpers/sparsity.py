@@ -69,11 +69,12 @@ def near_zero_share(hidden: torch.Tensor, relative: float = 0.05) -> float:
 def trained_sparse_autoencoder(name: str, data, hidden: int, method: str, weight: float,
                                rho: float | None = None, *, epochs: int = 20,
                                batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
-                               verbose: bool = True):
+                               linear_output: bool = False, verbose: bool = True):
     """A one-hidden-layer sparse AE 784-hidden-784, loaded from the cache when trained before.
 
     method "kl": sigmoid hidden units and outputs, loss MSE + weight * sum_j KL(rho || rho_hat_j)
-    method "l1": ReLU hidden units, softplus outputs, loss MSE + weight * L1 of the activations
+    method "l1": ReLU hidden units, softplus outputs (linear ones if linear_output, as in the
+                 overcomplete network of notebook 01), loss MSE + weight * L1 of the activations
     Returns (model, history) with the total loss per epoch."""
     from .cache import train_or_load
     from .models import Autoencoder
@@ -81,12 +82,14 @@ def trained_sparse_autoencoder(name: str, data, hidden: int, method: str, weight
 
     if method == "kl":
         _check_rho(rho)
+        if linear_output:
+            raise ValueError("linear_output is for method 'l1' (ReLU units); method 'kl' keeps sigmoid outputs")
         model_config = dict(sizes=[784, hidden], activation=None, code_activation="sigmoid",
                             out_activation="sigmoid")
         loss_fn, loss_config = kl_sparse_loss(rho, weight), dict(name="mse+kl", rho=rho, weight=weight)
     elif method == "l1":
         model_config = dict(sizes=[784, hidden], activation=None, code_activation="relu",
-                            out_activation="softplus")
+                            out_activation=None if linear_output else "softplus")
         loss_fn, loss_config = l1_sparse_loss(weight), dict(name="mse+l1", weight=weight)
     else:
         raise ValueError(f"method must be 'kl' or 'l1', got {method!r}")

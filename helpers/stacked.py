@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import sys
 
 import numpy as np
 import torch
 from torch import nn
 
-from .cache import compute_or_load, train_or_load
+from .cache import checkpoint_path, compute_or_load, train_or_load
 from .classifier import accuracy
 from .losses import mse_per_pixel
 from .models import apply_in_batches
 from .tensors import to_numpy
-from .train import fit
+from .train import fit, progress_bar
 
 
 class StackedAutoencoder(nn.Module):
@@ -87,11 +86,18 @@ def greedy_stage(name: str, data, sizes: list[int], stage: int, epochs: int = 10
                   data=data.fingerprint, n_train=len(data.x_train), loss="mse_per_unit",
                   epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
 
+    def previous_stage():
+        return greedy_stage(name, data, sizes, stage - 1, epochs, lr, batch_size, seed, verbose)[0]
+
+    # Stage k is trained from stage k-1: get that first, so that its cache line comes before
+    # the line that says stage k is being trained.
+    previous = None
+    if stage > 1 and not checkpoint_path(f"{name}-stage{stage}", config).exists():
+        previous = previous_stage()
+
     def run(model):
         if stage > 1:
-            previous, _ = greedy_stage(name, data, sizes, stage - 1, epochs, lr, batch_size,
-                                       seed, verbose)
-            model.load_state_dict(previous.state_dict())
+            model.load_state_dict((previous or previous_stage()).state_dict())
         model.set_trainable(stage)
         history = fit(model, data.x_train, loss_fn=stage_loss(stage), epochs=epochs,
                       batch_size=batch_size, lr=lr, seed=seed + stage, desc=f"{name} stage {stage}")
@@ -191,11 +197,11 @@ def label_budget_table(name: str, stack: StackedAutoencoder, data, budgets: list
     config = dict(kind="label_budget_table", stack=stack.sizes,
                   data=data.fingerprint, budgets=list(budgets), seeds=list(seeds), steps=steps,
                   lr=lr, weights=_weights_digest(stack))
-    say = print if verbose else (lambda *_, **__: None)
 
     def compute():
         table = {"budgets": list(budgets), "seeds": list(seeds), "pretrained": [], "random": []}
-        for per_class in budgets:
+        for b in progress_bar(len(budgets), "fine-tuning, label budgets", enabled=verbose):
+            per_class = budgets[b]
             pre, rnd = [], []
             for seed in seeds:
                 idx = label_budget_indices(data.y_train, per_class, seed)
@@ -210,9 +216,6 @@ def label_budget_table(name: str, stack: StackedAutoencoder, data, budgets: list
                                     data.x_test, data.y_test))
             table["pretrained"].append(pre)
             table["random"].append(rnd)
-            # progress while computing goes to stderr, like the training progress bars
-            say(f"{per_class:4d} labels per class: pretrained {np.mean(pre):.1%}, "
-                f"random {np.mean(rnd):.1%}", file=sys.stderr)
         return table
 
     return compute_or_load(name, config, compute, verbose)

@@ -83,7 +83,7 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor | N
     history = {"train_loss": [], "val_loss": []}
     steps_left = steps if steps is not None else epochs * n_batches
 
-    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
+    bar = progress_bar(epochs, desc, enabled=progress)
     for _ in bar:
         order = torch.randperm(len(x_train), generator=shuffle).to(device)
         total, seen = torch.zeros((), device=device), 0
@@ -107,6 +107,29 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor | N
     if x_val is None:
         del history["val_loss"]
     return history
+
+
+def progress_bar(epochs: int, desc: str, enabled: bool = True) -> tqdm:
+    """A tqdm.auto bar over range(epochs) that leaves nothing behind when it finishes.
+
+    In a terminal the text bar erases itself (leave=False). In a notebook the bar is a widget,
+    and a closed widget still leaves its text form ("0%| | 0/25") in a saved or exported
+    notebook. So there we show the widget through a display handle, and when the last epoch is
+    done we replace that output by an empty one."""
+    from tqdm.notebook import tqdm as notebook_tqdm
+    if not enabled or not issubclass(tqdm, notebook_tqdm):
+        return tqdm(range(epochs), desc=desc, disable=not enabled, leave=False)
+    from IPython.display import display
+
+    class TracelessBar(tqdm):
+        def close(self):
+            super().close()
+            if self.n >= self.total:                # finished (after an error the bar stays, in red)
+                handle.update({"text/plain": ""}, raw=True)
+
+    bar = TracelessBar(range(epochs), desc=desc, leave=False, display=False)
+    handle = display(bar.container, display_id=True)
+    return bar
 
 
 @torch.no_grad()

@@ -1,9 +1,10 @@
-"""Measurements (PCA baseline, neighbours, angles, filter smoothness) and exercise checkers."""
+"""Measurements: PCA baseline, neighbours, angles, filter smoothness. (The exercise checkers
+are tested in test_checks.py.)"""
 import numpy as np
 import pytest
 import torch
 
-from helpers import checks, evaluate
+from helpers import evaluate
 
 
 def test_pca_codec_round_trip_and_components():
@@ -43,32 +44,3 @@ def test_filter_smoothness_separates_speckle_from_smooth_shapes():
     smooth = blob.expand(5, 28, 28)
     assert abs(evaluate.filter_smoothness(speckle).mean()) < 0.05
     assert evaluate.filter_smoothness(smooth).min() > 0.9
-
-
-def test_check_value_says_what_matched_and_by_how_much(capsys):
-    assert checks.check_value("a", 2.0, 2.0)
-    assert not checks.check_value("b", [1.0, 2.0], [1.0, 2.5])
-    assert not checks.check_value("c", ..., 1.0)
-    assert not checks.check_value("d", np.zeros(3), np.zeros(4))
-    assert not checks.check_value("e", float("nan"), 1.0)
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == "✓ a: matches (exact)"
-    assert out[1].startswith("✗ b: off by up to 0.5 at index (1,): got 2, expected 2.5")
-    assert "not answered yet" in out[2] and "shape (3,), expected (4,)" in out[3] and "NaN" in out[4]
-
-
-def test_check_function_reports_errors_and_unfinished_bodies(capsys):
-    inputs = [(torch.ones(2),), (torch.arange(3.0),)]
-    assert checks.check_function("double", lambda x: 2 * x, lambda x: x * 2, inputs)
-    assert not checks.check_function("wrong", lambda x: 3 * x, lambda x: x * 2, inputs)
-    assert not checks.check_function("raises", lambda x: 1 / 0, lambda x: x, inputs)
-    assert not checks.check_function("unfinished", lambda x: None, lambda x: x, inputs)
-    out = capsys.readouterr().out
-    assert "✓ double: all 2 test inputs match" in out
-    assert "✗ wrong, test input 1" in out
-    assert "raised ZeroDivisionError" in out and "returned nothing yet" in out
-
-
-def test_check_result_shows_nothing_as_a_cell_value():
-    result = checks.check_true("x", True, "never")
-    assert bool(result) and result._ipython_display_() is None

@@ -189,12 +189,39 @@ def test_compare_timings_returns_the_best_time_of_each_function():
     import time
     from helpers import timing
     calls = []
+    slow_calls = []
     result = timing.compare_timings({"fast": lambda: calls.append("f"),
-                                     "slow": lambda: time.sleep(0.01)}, rounds=2)
+                                     "slow": lambda: (slow_calls.append("s"), time.sleep(0.06))},
+                                    rounds=2, budget=0.05, cheap_rounds=3)
     assert set(result) == {"fast", "slow"}
-    assert result["slow"] >= 0.01 > result["fast"] >= 0
-    assert calls == ["f"] * 3                                  # one warm-up, then two rounds
+    assert result["slow"] >= 0.06 > result["fast"] >= 0
+    assert len(calls) == 1 + (2 + 3) * (1 + 50)   # a warm-up; then each round one untimed and 50 timed calls
+    assert len(slow_calls) == 1 + 2                # a warm-up, then once in each of the two rounds
     order = []
     rounds = timing.interleaved_rounds({"a": lambda: order.append("a") or 1,
                                         "b": lambda: order.append("b") or 2}, 2)
     assert order == ["a", "b", "a", "b"] and rounds == {"a": [1, 1], "b": [2, 2]}
+
+
+def test_training_progress_leaves_no_trace_in_a_saved_notebook():
+    """In a notebook the bar is a live widget; when training ends its output is emptied, so a
+    saved or exported notebook holds no frozen "0%|          | 0/5" placeholder."""
+    import json
+
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import torch\nfrom helpers import train\n"
+        "train.fit(torch.nn.Linear(4, 4), torch.rand(32, 4), loss_fn=lambda m, x: ((m(x) - x) ** 2).mean(),\n"
+        "          epochs=5, desc='tiny')\nprint('trained')")])
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert any(o.output_type == "display_data" for o in outputs), "the bar was not shown as a display"
+    assert outputs[-1].text == "trained\n"
+    saved = json.dumps(outputs)
+    assert "tiny" not in saved and "0/5" not in saved and "%|" not in saved, saved
+
+
+def test_progress_bar_outside_a_notebook_counts_the_epochs():
+    assert list(train.progress_bar(3, "x")) == [0, 1, 2]
+    assert list(train.progress_bar(2, "x", enabled=False)) == [0, 1]

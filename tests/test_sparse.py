@@ -122,3 +122,8 @@ def test_trained_sparse_models_have_the_right_units(cache_dir, tiny_data):
     assert isinstance(l1_model.encoder[1], torch.nn.ReLU) and isinstance(l1_model.decoder[1], torch.nn.Softplus)
     with pytest.raises(ValueError, match="method"):
         sparsity.trained_sparse_autoencoder("s-x", tiny_data, 6, "l2", 1.0, verbose=False)
+    linear, _ = sparsity.trained_sparse_autoencoder("s-l1-lin", tiny_data, 6, "l1", 1e-3, epochs=1,
+                                                    linear_output=True, verbose=False)
+    assert isinstance(linear.encoder[1], torch.nn.ReLU) and isinstance(linear.decoder[1], torch.nn.Identity)
+    with pytest.raises(ValueError, match="linear_output"):
+        sparsity.trained_sparse_autoencoder("s-kl", tiny_data, 6, "kl", 0.01, 0.1, linear_output=True, verbose=False)

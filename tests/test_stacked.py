@@ -43,6 +43,23 @@ def test_greedy_stages_keep_frozen_weights_and_use_the_cache(tiny_data, cache_di
         stacked.greedy_stage("t", tiny_data, SIZES, 4, epochs=2, verbose=False)
 
 
+def test_cache_lines_come_in_the_order_the_stages_are_made(tiny_data, cache_dir, capsys):
+    stacked.greedy_stage("t", tiny_data, SIZES, 1, epochs=1)
+    capsys.readouterr()
+    stacked.greedy_stage("t", tiny_data, SIZES, 3, epochs=1)      # stage 1 cached, 2 and 3 not
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Cache:")]
+    assert [line.split()[1:4] for line in lines] == [["loaded", "t-stage1", "from"],
+                                                     ["no", "saved", "t-stage2"],
+                                                     ["no", "saved", "t-stage3"]], lines
+    stacked.greedy_stage("t", tiny_data, SIZES, 3, epochs=1)      # all cached: one line
+    assert capsys.readouterr().out.count("Cache:") == 1
+
+
+def test_label_budget_table_prints_no_progress_to_stderr(tiny_data, cache_dir, capsys):
+    stacked.label_budget_table("label-budgets", stacked.StackedAutoencoder(SIZES), tiny_data, [1], [0], steps=2)
+    assert "labels per class" not in capsys.readouterr().err
+
+
 def test_label_budget_indices():
     y = torch.arange(100) % 10
     idx = stacked.label_budget_indices(y, 3, seed=1)

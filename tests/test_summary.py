@@ -1,4 +1,5 @@
 """helpers.series (the measures of notebook 08) and the links of notebook 08."""
+import ast
 import json
 import re
 from pathlib import Path
@@ -110,8 +111,11 @@ def heading_ids(path: Path) -> set:
     return ids
 
 
+LINK = re.compile(r'\]\(((\d\d_[a-z_]+\.ipynb)#([^)\s]+))(?: "([^"]*)")?\)')   # [text](nb#anchor "title")
+
+
 def test_every_link_of_the_summary_opens_an_existing_section():
-    links = re.findall(r"\]\(((\d\d_[a-z_]+\.ipynb)#([^)]+))\)", notebook_text(SUMMARY, "markdown"))
+    links = [m.groups()[:3] for m in LINK.finditer(notebook_text(SUMMARY, "markdown"))]
     assert len(links) >= 9, "each take-home message should link to a section of the series"
     for whole, notebook, anchor in links:
         # JupyterLab 4.6 looks the fragment up still percent-encoded, so "·" or "ρ" in it never matches
@@ -121,6 +125,52 @@ def test_every_link_of_the_summary_opens_an_existing_section():
         assert anchor in heading_ids(target), f"{whole}: {notebook} has no heading with id {anchor!r}"
     assert {notebook for _, notebook, _ in links} >= {p.name for p in NOTEBOOKS.glob("0[1-7]_*.ipynb")}, \
         "the take-home messages should lead into every notebook of the series"
+
+
+def test_every_section_link_in_the_series_leads_to_a_heading():
+    """Forward and backward links between the notebooks ("see [07 § 6](07_...#6.-The-ELBO...)")
+    and within one ("[section 8](#8.-...)") name a heading that exists, with an ASCII id."""
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        text = notebook_text(path, "markdown")
+        links = [(m.group(1), m.group(2) or path.name, m.group(3))
+                 for m in re.finditer(r"\]\(((\d\d_[a-z_]+\.ipynb)?#([^)\s]+))", text)]
+        for whole, notebook, anchor in links:
+            assert anchor.isascii(), f"{path.name}: {whole}: JupyterLab cannot scroll to a non-ASCII id"
+            assert anchor in heading_ids(NOTEBOOKS / notebook), f"{path.name}: {whole}: no such heading"
+
+
+def section_asserts(path: Path, anchor: str) -> list[str]:
+    """The source of every `assert` statement in the code cells under the heading whose id is
+    `anchor`, down to the next heading of the same or a higher level."""
+    cells = json.loads(path.read_text())["cells"]
+    headings, found = {}, []                     # level -> id of the heading we are under
+    for c in cells:
+        source = "".join(c["source"])
+        if c["cell_type"] == "markdown":
+            for line in source.splitlines():
+                match = re.match(r"(#{1,6}) (.+)", line)
+                if match:
+                    level = len(match.group(1))
+                    headings = {k: v for k, v in headings.items() if k < level}
+                    headings[level] = match.group(2).strip().replace(" ", "-")
+        elif anchor in headings.values():
+            found += [ast.get_source_segment(source, node) for node in ast.walk(ast.parse(source))
+                      if isinstance(node, ast.Assert)]
+    return found
+
+
+def test_every_take_home_link_leads_to_an_assert_of_its_claim():
+    """Each take-home link names, in its title, what the linked section asserts
+    ("checked by an assert on spread_big"); that section must hold such an assert."""
+    links = list(LINK.finditer(notebook_text(SUMMARY, "markdown")))
+    assert len(links) >= 9
+    for link in links:
+        whole, notebook, anchor, title = link.groups()
+        named = re.fullmatch(r"checked by an assert on (\S+)", title or "")
+        assert named, f"{whole}: give the link a title naming what the section asserts, got {title!r}"
+        asserts = section_asserts(NOTEBOOKS / notebook, anchor)
+        assert any(named.group(1) in a for a in asserts), \
+            f"{whole}: no assert on {named.group(1)} in that section (its asserts: {asserts})"
 
 
 # --- the model comparison widget ----------------------------------------------------------
