@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -364,9 +365,10 @@ def test_editing_the_loss_retrains_and_editing_its_docstring_does_not(cache_dir,
 
 
 # --- a cache that cannot be written, as a learner meets it ------------------------------------
-# Root ignores file permissions, so these run in a user namespace (`unshare`): as an
-# unprivileged user for permissions, and with a mount namespace of its own for a read-only and
-# a full file system (tmpfs mounts that vanish with the process: nothing to clean up).
+# Root ignores file permissions, so these run as an unprivileged user: in a user namespace
+# (`unshare --user`), or, where those are not allowed, as uid 65534 through `setpriv` (root
+# only). A read-only and a full file system are tmpfs mounts in a mount namespace of the test's
+# own: they vanish with the process, nothing to clean up.
 
 FAULT_SCRIPT = r'''
 import contextlib, io, json, os, sys
@@ -396,19 +398,45 @@ print(json.dumps(results))
 '''
 
 
-def run_in_namespace(prefix: list[str], folders: dict, tmp_path) -> dict:
-    if shutil.which("unshare") is None:
-        pytest.skip("needs util-linux's unshare to test as a non-root user")
-    probe = subprocess.run(prefix + ["true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"user namespaces are not available here: {probe.stderr.strip()}")
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home), MPLCONFIGDIR=str(home / "mpl"))
-    done = subprocess.run(prefix + [sys.executable, "-c", FAULT_SCRIPT, json.dumps(folders)],
-                          capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, f"the course stopped: {done.stderr[-2000:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+AS_A_USER = [["unshare", "--user"], ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]]
+WITH_MOUNTS = [["unshare", "--user", "--map-root-user", "--mount"], ["unshare", "--mount"]]
+CANNOT_MOUNT = 97
+
+
+def run_as(ways: list, folders: dict, home: Path, setup: str = "") -> dict:
+    """Run FAULT_SCRIPT on `folders` the first way this machine allows (after `setup`, shell
+    commands run in the same namespace); skip, saying why, when none does."""
+    tried = []
+    for prefix in ways:
+        if shutil.which(prefix[0]) is None:
+            tried.append(f"{prefix[0]} is not installed")
+            continue
+        probe = subprocess.run(prefix + ["true"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            tried.append(f"{' '.join(prefix)}: {probe.stderr.strip()}")
+            continue
+        env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home), MPLCONFIGDIR=str(home / "mpl"))
+        command = [sys.executable, "-c", FAULT_SCRIPT, json.dumps(folders)]
+        if setup:
+            command = ["sh", "-c", f"{setup} || exit {CANNOT_MOUNT}; exec \"$@\"", "sh", *command]
+        done = subprocess.run(prefix + command, capture_output=True, text=True, env=env, timeout=600)
+        if done.returncode == CANNOT_MOUNT:
+            tried.append(f"{' '.join(prefix)}: cannot mount a tmpfs: {done.stderr.strip()}")
+            continue
+        assert done.returncode == 0, f"the course stopped: {done.stderr[-2000:]}"
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    pytest.skip("cannot run as an unprivileged user or mount here: " + "; ".join(tried))
+
+
+@pytest.fixture(scope="module")
+def shared_folder():
+    """A folder that the unprivileged user (uid 65534) can enter (pytest's own are 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="ae-cache-faults-"))
+    folder.chmod(0o755)
+    (folder / "home").mkdir()
+    (folder / "home").chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def assert_kept_and_explained(result: dict, words: str, fix: str):
@@ -422,16 +450,16 @@ def assert_kept_and_explained(result: dict, words: str, fix: str):
 
 
 @pytest.fixture(scope="module")
-def permission_faults(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("perm")
+def permission_faults(shared_folder):
+    tmp = shared_folder
     existing, parent = tmp / "existing-cache", tmp / "parent"
     existing.mkdir()
     parent.mkdir()
     existing.chmod(0o555)                     # made read-only after creating it
     parent.chmod(0o555)
     try:
-        yield run_in_namespace(["unshare", "--user"], {"existing": str(existing),
-                                                       "cannot create": str(parent / "cache")}, tmp)
+        yield run_as(AS_A_USER, {"existing": str(existing), "cannot create": str(parent / "cache")},
+                     tmp / "home")
     finally:
         existing.chmod(0o755)
         parent.chmod(0o755)
@@ -446,18 +474,18 @@ def test_cache_without_write_permission_keeps_the_model(case, permission_faults)
 
 
 @pytest.fixture(scope="module")
-def mount_faults(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("mounts")
+def mount_faults(shared_folder):
+    tmp = shared_folder
     read_only, full = tmp / "read-only", tmp / "full"
     read_only.mkdir()
     full.mkdir()
-    # In its own mount namespace: a tmpfs made read-only after creating cache/ in it, and a
-    # 64 KB tmpfs that the 400 KB checkpoint cannot fit into.
+    # a tmpfs made read-only after creating cache/ in it, and a 64 KB tmpfs that the 400 KB
+    # checkpoint cannot fit into
     setup = (f"mount -t tmpfs -o size=1m tmpfs {read_only} && mkdir {read_only}/cache && "
              f"mount -o remount,ro {read_only} && "
-             f"mount -t tmpfs -o size=64k tmpfs {full} && mkdir {full}/cache && exec \"$@\"")
-    return run_in_namespace(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", setup, "sh"],
-                            {"read-only": f"{read_only}/cache", "full": f"{full}/cache"}, tmp)
+             f"mount -t tmpfs -o size=64k tmpfs {full} && mkdir {full}/cache")
+    return run_as(WITH_MOUNTS, {"read-only": f"{read_only}/cache", "full": f"{full}/cache"},
+                  tmp / "home", setup)
 
 
 def test_cache_on_a_read_only_file_system_keeps_the_model(mount_faults):
