@@ -164,8 +164,9 @@ def train_or_load(name: str, config: dict, build: Callable[[], torch.nn.Module],
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     problem = _content_problem(state, history)
     if problem is not None:    # a file that would be refused on loading is not written
-        say(f"Cache: {name} is not saved because training gave {problem} (often a learning "
-            f"rate that is too high); the model is kept in memory as it is.")
+        hint = ", often the sign of a learning rate that is too high" if "NaN" in problem else ""
+        say(f"Cache: {name} is not saved because training gave {problem}{hint}; the model is "
+            f"returned as it is.")
     else:
         history_floats = {key: [float(v) for v in values] for key, values in history.items()}
         save_atomically(path, dict(format=FORMAT, config=config_text, state_dict=state,
