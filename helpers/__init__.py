@@ -10,6 +10,9 @@ One module per concern, each short enough to read in one sitting:
     plots     the course's figures
     widgets   the interactive explorers, one module per notebook
     checks    exercise checkers that print ✓ or ✗
+    errors    argument checks that name the allowed values, and failures put into words
+    lab       what `make lab` runs: JupyterLab on 127.0.0.1, and the link that logs in
+              (a script: python -I helpers/lab.py; not imported here)
 
 and one module per kind of autoencoder or estimator:
     corruption   noise for the denoising autoencoder (02)
@@ -24,4 +27,4 @@ and one module per kind of autoencoder or estimator:
 and, for the summary (08):
     series       every model of the series behind one interface, and the measures that compare them
 """
-from . import cache, checks, data, evaluate, losses, models, plots, train, widgets  # noqa: F401
+from . import cache, checks, data, errors, evaluate, losses, models, plots, train, widgets  # noqa: F401

@@ -14,18 +14,20 @@ from .models import mlp
 def trained_classifier(data, epochs: int = 15, seed: int = 0, verbose: bool = True):
     """An MLP 784-256-10 (ReLU) trained with cross-entropy on data.x_train / y_train.
     Returns (model, history)."""
-    from .cache import train_or_load
-    from .train import fit
-
-    config = dict(model=dict(kind="classifier", sizes=[784, 256, 10]), data=data.fingerprint,
-                  n_train=len(data.x_train), loss="cross_entropy_mean", epochs=epochs,
-                  batch_size=128, lr=1e-3, seed=seed)
-    # fit() hands the loss one tensor per batch: the label travels as a 785th column.
-    xy_train = torch.cat([data.x_train, data.y_train[:, None].float()], dim=1)
-    xy_test = torch.cat([data.x_test, data.y_test[:, None].float()], dim=1)
+    from .cache import code_fingerprint, train_or_load
+    from .models import make_activation
+    from .train import evaluate_loss, fit
 
     def loss_fn(model, xy):
         return F.cross_entropy(model(xy[:, :-1]), xy[:, -1].long())
+
+    config = dict(model=dict(kind="classifier", sizes=[784, 256, 10]), data=data.fingerprint,
+                  n_train=len(data.x_train), loss="cross_entropy_mean", epochs=epochs,
+                  batch_size=128, lr=1e-3, seed=seed,
+                  code=code_fingerprint(trained_classifier, fit, evaluate_loss, mlp, make_activation))
+    # fit() hands the loss one tensor per batch: the label travels as a 785th column.
+    xy_train = torch.cat([data.x_train, data.y_train[:, None].float()], dim=1)
+    xy_test = torch.cat([data.x_test, data.y_test[:, None].float()], dim=1)
 
     def run(model):
         return fit(model, xy_train, loss_fn=loss_fn, x_val=xy_test, epochs=epochs,

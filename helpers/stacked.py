@@ -16,8 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cache import cache_dir, checkpoint_path, config_key, save_atomically, train_or_load
-from .classifier import accuracy
+from .cache import (cache_dir, checkpoint_path, code_fingerprint, config_key, save_atomically,
+                    train_or_load)
+from .classifier import accuracy, class_probabilities
+from .errors import check_int, check_sizes, describe
 from .train import fit, pick_device, progress_bar
 
 
@@ -27,8 +29,7 @@ class StackedAutoencoder(nn.Module):
 
     def __init__(self, sizes: list[int]):
         super().__init__()
-        if len(sizes) < 2:
-            raise ValueError(f"need at least an input and one layer size, got {sizes}")
+        sizes = check_sizes("sizes", sizes)      # an input and at least one layer
         self.sizes = list(sizes)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.decoders = nn.ModuleList(nn.Linear(b, a) for a, b in zip(sizes[:-1], sizes[1:]))
@@ -78,11 +79,12 @@ def greedy_stage(name: str, data, sizes: list[int], stage: int, epochs: int = 10
     """The stack after greedy stage `stage` (stages 1..stage trained, one at a time), through
     the cache. Stage k starts from the cached stage k-1 and trains only layer k and decoder k.
     Returns (model, history of stage k)."""
-    if not 1 <= stage <= len(sizes) - 1:
-        raise ValueError(f"stage must be between 1 and {len(sizes) - 1}, got {stage}")
+    sizes = check_sizes("sizes", sizes, first=data.x_train.shape[1])
+    check_int("stage", stage, minimum=1, maximum=len(sizes) - 1)
     config = dict(model=dict(kind="StackedAutoencoder", sizes=list(sizes)), stage=stage,
                   data=data.fingerprint, n_train=len(data.x_train), loss="mse_per_unit",
-                  epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+                  epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                  code=code_fingerprint(greedy_stage, fit, stage_loss, StackedAutoencoder))
 
     def previous_stage():
         return greedy_stage(name, data, sizes, stage - 1, epochs, lr, batch_size, seed, verbose)[0]
@@ -129,16 +131,23 @@ def cached_result(name: str, config: dict, compute, verbose: bool = True):
     with the same atomic write as the models, and loaded next time for the same `config`."""
     say = print if verbose else (lambda *_, **__: None)
     path = cache_dir() / f"{name}-{config_key(config)}.pt"
-    if path.exists():
+    try:
+        found = path.is_file()
+    except OSError:            # e.g. a folder we may not look into: reading it will say why
+        found = True
+    if found:
         try:
             saved = torch.load(path, weights_only=True)
-            if saved.get("config") == config:
-                say(f"Cache: loaded {name} from {path.name}")
-                return saved["result"]
-        except Exception:
-            pass                                          # unreadable: compute it again
+            ok = isinstance(saved, dict) and saved.get("config") == config and "result" in saved
+            problem = None if ok else "it was written for another configuration"
+        except Exception as err:                          # empty, truncated, corrupt
+            problem = f"it cannot be read ({describe(err)})"
+        if problem is None:
+            say(f"Cache: loaded {name} from {path.name}")
+            return saved["result"]
+        say(f"Cache: {path.name} is not used because {problem}; computing {name} again.")
     result = compute()
-    save_atomically(path, dict(config=config, result=result), say)
+    save_atomically(path, dict(config=config, result=result), say, what=name)
     return result
 
 
@@ -148,7 +157,8 @@ def probe_table(stack: StackedAutoencoder, data, n_train: int = 4000, verbose: b
     n = min(n_train, len(data.x_train))
     x, y = data.x_train[:n], data.y_train[:n]
     config = dict(kind="probe_table", data=data.fingerprint, n_train=n,
-                  weights=_weights_digest(stack), probe="logistic_regression_max_iter300")
+                  weights=_weights_digest(stack), probe="logistic_regression_max_iter300",
+                  code=code_fingerprint(probe_table, linear_probe_accuracy, features))
 
     def compute():
         table = {"pixels": linear_probe_accuracy(x, y, data.x_test, data.y_test)}
@@ -225,7 +235,9 @@ def label_budget_table(stack: StackedAutoencoder, data, budgets: list[int], seed
     Cached as a small file under cache_dir(), keyed by everything that defines the numbers."""
     config = dict(kind="label_budget_table", stack=stack_config or stack.sizes,
                   data=data.fingerprint, budgets=list(budgets), seeds=list(seeds), steps=steps,
-                  lr=lr, weights=_weights_digest(stack))
+                  lr=lr, weights=_weights_digest(stack),
+                  code=code_fingerprint(label_budget_table, label_budget_indices, train_classifier,
+                                        StackedClassifier, accuracy, class_probabilities))
 
     def compute():
         table = {"budgets": list(budgets), "seeds": list(seeds), "pretrained": [], "random": []}

@@ -10,6 +10,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
+from .errors import check_choice, check_int, check_number
 from .losses import reconstruction_loss
 
 
@@ -54,13 +55,12 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, *, loss_fn=reconstruction
     Returns the history: {"train_loss": [mean over each epoch], "val_loss": [after each epoch]}
     (val_loss only when x_val is given). The model ends on `device` in evaluation mode.
     """
+    check_fit_arguments(x_train, x_val, epochs, batch_size, lr, schedule, weight_decay, seed)
     device = device or pick_device()
     model.to(device).train()
     x_train = x_train.to(device)
     x_val = x_val.to(device) if x_val is not None else None
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}")
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs) if schedule else None
     shuffle = torch.Generator().manual_seed(seed)       # its own generator: same order every run
     n_batches = math.ceil(len(x_train) / batch_size)
@@ -110,6 +110,28 @@ def progress_bar(epochs: int, desc: str, enabled: bool = True) -> tqdm:
     bar = TracelessBar(range(epochs), desc=desc, leave=False, display=False)
     handle = display(bar.container, display_id=True)
     return bar
+
+
+def check_fit_arguments(x_train, x_val, epochs, batch_size, lr, schedule, weight_decay,
+                        seed) -> None:
+    """ValueError naming the argument and its allowed values, before anything is trained: a
+    batch size of -5 would otherwise train nothing and report a loss of 0."""
+    for name, x in (("x_train", x_train), ("x_val", x_val)):
+        if x is None and name == "x_val":
+            continue
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or len(x) == 0 or x.shape[1] == 0:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name} must be a 2-D tensor (images, pixels) with at least one "
+                             f"image, got {shape}")
+    if x_val is not None and x_val.shape[1] != x_train.shape[1]:
+        raise ValueError(f"x_val must have as many columns as x_train ({x_train.shape[1]}), "
+                         f"got {x_val.shape[1]}")
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    check_number("lr", lr, 0, strict=True)
+    check_number("weight_decay", weight_decay, 0)
+    check_int("seed", seed, minimum=0)
+    check_choice("schedule", schedule, (None, "cosine"))
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..errors import check_int
 from ..plots import figure_to_png
 
 TRAINABLE, FROZEN = "tab:red", "black"
@@ -23,7 +24,8 @@ def draw_stage_diagram(ax, sizes: list[int], stage: int | str) -> dict:
     Returns {"trainable": [...], "frozen": [...]}: the names of the weight layers drawn."""
     n_stages = len(sizes) - 1
     fine_tune = stage == "fine-tune"
-    if not fine_tune and not (isinstance(stage, (int, np.integer)) and 1 <= stage <= n_stages):
+    if not fine_tune and not (isinstance(stage, (int, np.integer)) and not isinstance(stage, bool)
+                              and 1 <= stage <= n_stages):
         raise ValueError(f"stage must be 1..{n_stages} or 'fine-tune', got {stage!r}")
     ax.clear()
     k = n_stages if fine_tune else int(stage)
@@ -92,8 +94,7 @@ class StageViewer(widgets.VBox):
 
     @torch.no_grad()
     def compute(self, stage: int) -> dict:
-        if not (isinstance(stage, (int, np.integer)) and 1 <= stage <= len(self.stages)):
-            raise ValueError(f"stage must be an integer 1..{len(self.stages)}, got {stage!r}")
+        check_int("stage", stage, minimum=1, maximum=len(self.stages))
         rebuilt = self.stages[stage - 1].reconstruct(self.x, stage)
         mosaic = torch.cat([torch.cat(list(self.x.reshape(-1, 28, 28)), dim=1),
                             torch.cat(list(rebuilt.reshape(-1, 28, 28)), dim=1)])

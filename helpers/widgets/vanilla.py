@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..errors import check_choice, check_int
 from ..evaluate import PCACodec
 from ..models import encode_all
 from ..plots import FastRedraw, code_scatter, figure_to_png
@@ -25,14 +26,14 @@ class DecoderSliders(widgets.VBox):
     @torch.no_grad()
     def decode(self, z1: float, z2: float) -> np.ndarray:
         """The decoder's image (28x28, values in [0, 1]) of the code (z1, z2)."""
+        _check_finite(z1, z2)
         device = next(self.model.parameters()).device
         z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device)
         return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
 
     def show(self, z1: float, z2: float) -> None:
         """Decode (z1, z2), clamped to the sliders' range, and update the picture."""
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (z1, z2)):
-            raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
+        _check_finite(z1, z2)
         z1 = min(max(z1, self.z1.min), self.z1.max)
         z2 = min(max(z2, self.z2.min), self.z2.max)
         self.last_image = self.decode(z1, z2)
@@ -137,21 +138,17 @@ class EmbeddingComparison(widgets.VBox):
 
     def compute(self, method: str, latent: int, perplexity: int, n_points: int) -> dict:
         """2-D positions of the first n_points held-out images for PCA and the autoencoder."""
-        if method not in self.METHODS:
-            raise ValueError(f"method must be one of {self.METHODS}, got {method!r}")
-        if latent not in self.codes:
-            raise ValueError(f"latent size must be one of {sorted(self.codes)}, got {latent!r}")
-        if not 2 <= n_points <= len(self.labels):
-            raise ValueError(f"points must be between 2 and {len(self.labels)}, got {n_points}")
+        check_choice("method", method, self.METHODS)
+        check_choice("latent size", latent, sorted(self.codes))
+        check_int("points", n_points, minimum=2, maximum=len(self.labels))
         if method == self.METHODS[0]:
             if latent != 2:
                 raise ValueError("Only 2-D codes can be drawn directly: pick latent size 2, "
                                  "or t-SNE for larger codes")
             positions = {name: c[:n_points] for name, c in self.codes[2].items()}
         else:
-            if not 1 <= perplexity < n_points:
-                raise ValueError(f"perplexity must be at least 1 and below the number of "
-                                 f"points ({n_points}), got {perplexity}")
+            check_int(f"perplexity (below the number of points, {n_points})", perplexity,
+                      minimum=1, maximum=n_points - 1)
             positions = {name: self._tsne(name, latent, perplexity, n_points)
                          for name in ("PCA", "autoencoder")}
         return dict(positions, labels=self.labels[:n_points])
@@ -193,6 +190,12 @@ class EmbeddingComparison(widgets.VBox):
         if not direct:
             self.status.value = "<small>computing t-SNE ...</small>"
         self.show(self.method.value, self.latent.value, self.perplexity.value, self.points.value)
+
+
+def _check_finite(z1, z2) -> None:
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in (z1, z2)):
+        raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
 
 
 def _np(x) -> np.ndarray:
