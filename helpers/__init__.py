@@ -10,6 +10,7 @@ One module per concern, each short enough to read in one sitting:
     plots     the course's figures
     widgets   the interactive explorers, one module per notebook
     checks    exercise checkers that print ✓ or ✗
+    drawing   a digit drawn on the pad, prepared like MNIST's digits (01, 02, 06)
 
 and one module per kind of autoencoder or estimator:
     corruption   noise for the denoising autoencoder (02)
@@ -24,4 +25,4 @@ and one module per kind of autoencoder or estimator:
 and, for the summary (08):
     series       every model of the series behind one interface, and the measures that compare them
 """
-from . import cache, checks, data, evaluate, losses, models, plots, train, widgets  # noqa: F401
+from . import cache, checks, data, drawing, evaluate, losses, models, plots, train, widgets  # noqa: F401
