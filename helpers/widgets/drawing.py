@@ -43,9 +43,9 @@ class DrawingPad(widgets.HBox):
         self._stroke = None               # the stroke being drawn, while the pen is down
         self._callbacks: list = []
 
+        # no CSS border: the browser maps the mouse onto the canvas by its box, border included
         self.canvas = Canvas(width=size, height=size,
-                             layout=widgets.Layout(width=f"{size}px", height=f"{size}px",
-                                                   border="1px solid #888"))
+                             layout=widgets.Layout(width=f"{size}px", height=f"{size}px"))
         self.canvas.line_cap = self.canvas.line_join = "round"
         self.canvas.on_mouse_down(self.pen_down)
         self.canvas.on_mouse_move(self.pen_move)
@@ -67,7 +67,7 @@ class DrawingPad(widgets.HBox):
         self.preview = widgets.Image(format="png", layout=widgets.Layout(width="84px", height="84px"))
         self.message = widgets.HTML()
         side = widgets.VBox([self.pen_button, self.eraser_button, self.clear_button,
-                             widgets.HTML("<small>what the models see<br>(28x28):</small>"),
+                             widgets.HTML("<small>what the models see:</small>"),
                              self.preview, self.message], layout=widgets.Layout(width="130px"))
         super().__init__([self.canvas, side])
         self.use_eraser(False)
@@ -192,14 +192,10 @@ class DrawnDigitView(widgets.HBox):
 
     def show(self, digit) -> None:
         """Compute and draw the views of `digit` (28x28 or 784 values), or an empty view for None."""
-        if digit is None:
-            self.last = None
-            self.result.value = EMPTY
-        else:
-            self.last = self.compute(digit)
-            self.result.value = self.last["text"]
+        self.last = None if digit is None else self.compute(digit)
         self._draw(self.last)
         self.picture.value = self.redraw.png()
+        self.result.value = EMPTY if digit is None else self.last["text"]   # last: the text says "done"
 
     def _refresh(self, _change=None) -> None:
         self.show(self.pad.digit)
