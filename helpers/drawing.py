@@ -12,7 +12,7 @@ Two pure functions, NumPy and Pillow only, so that a web page can do the same in
     render_strokes(strokes, size)  pen strokes -> the canvas as ink in [0, 1] (1 = ink)
     prepare_digit(ink)             any ink image -> 28x28 MNIST-style digit in [0, 1]
 
-prepare_digit, step by step (CANVAS, BOX = 20, FRAME = 28 below):
+prepare_digit, step by step (BOX = 20, FRAME = 28):
   1. ink: a 2-D array, values clipped to [0, 1]; background 0, ink 1.
   2. bounding box: the rows and columns holding a pixel above INK_THRESHOLD (0.05). None: the
      canvas is empty, ValueError "draw a digit first".
@@ -28,6 +28,11 @@ prepare_digit, step by step (CANVAS, BOX = 20, FRAME = 28 below):
      each clamped to [0, 28 - box size] so no ink falls off the frame. The centre of mass then
      lands within half a pixel of pixel (14, 14), unless the clamp moved it. (MNIST's own digits
      have their centre of mass there: 14.0 on average, measured on the course's digits.)
+
+In a web page, step 1's ink is the canvas itself: white strokes (round caps and joins, width
+PEN_WIDTH) on black, ink = red channel / 255 from getImageData. The tests in
+tests/test_drawing.py give known answers to check a port against (a solid 100 x 50 block of
+ink becomes a 20 x 10 block of ones at rows 5-24, columns 10-19).
 """
 from __future__ import annotations
 
