@@ -13,6 +13,7 @@ One module per concern, each short enough to read in one sitting:
     errors    argument checks that name the allowed values, and failures put into words
     lab       what `make lab` runs: JupyterLab on 127.0.0.1, and the link that logs in
               (a script: python -I helpers/lab.py; not imported here)
+    drawing   a digit drawn on the pad, prepared like MNIST's digits (01, 02, 06)
 
 and one module per kind of autoencoder or estimator:
     corruption   noise for the denoising autoencoder (02)
@@ -27,4 +28,4 @@ and one module per kind of autoencoder or estimator:
 and, for the summary (08):
     series       every model of the series behind one interface, and the measures that compare them
 """
-from . import cache, checks, data, errors, evaluate, losses, models, plots, train, widgets  # noqa: F401
+from . import cache, checks, data, drawing, errors, evaluate, losses, models, plots, train, widgets  # noqa: F401

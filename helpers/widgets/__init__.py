@@ -1,4 +1,4 @@
-"""Interactive widgets, one module per notebook.
+"""Interactive widgets, one module per notebook, and `drawing` (the drawing pad of 01, 02, 06).
 
 Each widget is an ipywidgets box: display it by leaving it as a cell's last value. Each keeps
 its computation (`decode`, `compute`, ...) apart from its drawing (`show`), so the tests call
@@ -15,3 +15,4 @@ from .sparse import KLExplorer, SparsityControl  # noqa: F401
 from .contractive import ContractionControl  # noqa: F401
 from .stacked import LabelBudgetControl, StageViewer  # noqa: F401
 from .summary import ModelComparison  # noqa: F401
+from .drawing import DrawingPad, DrawnCode, DrawnDenoising, DrawnPosterior  # noqa: F401
