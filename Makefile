@@ -1,6 +1,8 @@
 # The two commands of the course:
 #   make lab    set everything up (first time only) and open the course in JupyterLab
 #   make test   set everything up (first time only) and run every test
+# and, to publish it:
+#   make site   the course as a static website in build/site/ (see README)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +14,7 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test benchmarks clean-cache
+.PHONY: install lab test site benchmarks clean-cache
 
 install: $(VENV)/.installed
 
@@ -27,6 +29,9 @@ lab: install
 
 test: install
 	$(PY) -m pytest
+
+site: install
+	$(PY) -m website.build
 
 benchmarks: install
 	$(PY) -m benchmarks
