@@ -45,42 +45,56 @@ def offline(site, chromium):
     server.stop()
 
 
-def pages():
-    return sb.site_pages() if sb.SITE.exists() else ["index.html"]
-
-
 def shot_name(path: str) -> str:
     return path.replace("/", "_").replace(".html", "")
 
 
-@pytest.mark.parametrize("path", pages())
-def test_page_offline(offline, output, path):
-    page, log = sb.open_offline(offline, f"{offline.base}/{path}")
-    try:
-        page.screenshot(path=str(output / f"{shot_name(path)}.png"))
-        assert not log.outside, f"{path} asked for things outside the site: {log.outside[:5]}"
-        assert not log.failed, f"{path}: failed requests {log.failed[:5]}"
-        assert not log.errors, f"{path}: console errors {log.errors[:5]}"
-        assert not sb.images_without_alt(page), \
-            f"{path}: pictures without a text alternative: {sb.images_without_alt(page)[:5]}"
-        levels = sb.heading_levels(page)
-        assert levels and levels[0] == 1 and levels.count(1) == 1, f"{path}: one h1 first, got {levels[:5]}"
-        jumps = [(a, b) for a, b in zip(levels, levels[1:]) if b > a + 1]
-        assert not jumps, f"{path}: headings skip a level: {jumps}"
-        maths = sb.maths_state(page)
-        assert maths["rendered"] == maths["maths"], f"{path}: maths not rendered: {maths}"
-        assert not maths["raw"], f"{path}: raw TeX left in the text: {maths['raw']}"
-        if path.startswith("notebooks/"):
-            assert maths["maths"] > 0, f"{path}: a notebook page without maths? {maths}"
-    finally:
-        page.close()
+def page_problems(page, log, path: str) -> list[str]:
+    """What is wrong with one opened page, as sentences (empty: nothing)."""
+    problems = []
+    if log.outside:
+        problems.append(f"asked for things outside the site: {log.outside[:5]}")
+    if log.failed:
+        problems.append(f"failed requests: {log.failed[:5]}")
+    if log.errors:
+        problems.append(f"console errors: {log.errors[:5]}")
+    missing = sb.images_without_alt(page)
+    if missing:
+        problems.append(f"pictures without a text alternative: {missing[:5]}")
+    levels = sb.heading_levels(page)
+    if not levels or levels[0] != 1 or levels.count(1) != 1:
+        problems.append(f"not one h1 first: {levels[:5]}")
+    jumps = [(a, b) for a, b in zip(levels, levels[1:]) if b > a + 1]
+    if jumps:
+        problems.append(f"headings skip a level: {jumps}")
+    maths = sb.maths_state(page)
+    if maths["rendered"] != maths["maths"] or maths["raw"]:
+        problems.append(f"maths not rendered: {maths}")
+    if path.startswith("notebooks/") and maths["maths"] == 0:
+        problems.append("a notebook page without maths: MathJax did not run?")
+    return [f"{path}: {p}" for p in problems]
 
 
-def test_widgets_move_offline(offline, output):
+def test_every_page_offline(site, offline, output):
+    paths = sb.site_pages(site)
+    notebooks = [p for p in paths if p.startswith("notebooks/")]
+    assert "index.html" in paths and len(notebooks) == 8, f"pages of the site: {paths}"
+    problems = []
+    for path in paths:
+        page, log = sb.open_offline(offline, f"{offline.base}/{path}")
+        try:
+            page.screenshot(path=str(output / f"{shot_name(path)}.png"))
+            problems += page_problems(page, log, path)
+        finally:
+            page.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_widgets_move_offline(site, offline, output):
     """Every control of every precomputed widget changes its picture; every decoder's slider
     changes its canvas."""
     moved, decoders = [], 0
-    for path in [p for p in sb.site_pages() if p.startswith("notebooks/")]:
+    for path in [p for p in sb.site_pages(site) if p.startswith("notebooks/")]:
         page, log = sb.open_offline(offline, f"{offline.base}/{path}")
         try:
             figures = page.locator("figure.aew")
@@ -114,7 +128,7 @@ def test_widgets_move_offline(offline, output):
     assert moved >= 20, f"only {moved} controls moved"
 
 
-def test_decoders_match_pytorch(offline):
+def test_decoders_match_pytorch(site, offline):
     """For 100 codes, the digit the page computes equals PyTorch's within 0.01 per pixel."""
     checked = 0
     for widget_id in sb.decoder_checks():
@@ -130,11 +144,11 @@ def test_decoders_match_pytorch(offline):
     assert checked == 2, f"expected two browser decoders to check, found {checked}"
 
 
-def test_axe_no_serious_violations(offline, output):
+def test_axe_no_serious_violations(site, offline, output):
     if not sb.AXE.exists():
         pytest.fail(sb.AXE_HINT, pytrace=False)
     report, serious = {}, []
-    for path in sb.site_pages():
+    for path in sb.site_pages(site):
         page, _ = sb.open_offline(offline, f"{offline.base}/{path}")
         try:
             violations = sb.run_axe(page)

@@ -92,6 +92,12 @@
 
     function keyOf(positions) { return positions.join(","); }
 
+    // somewhere[k][i]: some frame has control k at position i
+    var somewhere = data.controls.map(function (spec) { return spec.values.map(function () { return false; }); });
+    Object.keys(data.frames).forEach(function (key) {
+      key.split(",").forEach(function (p, k) { somewhere[k][Number(p)] = true; });
+    });
+
     // Control k moved to i: show that frame, or, if that combination was not precomputed,
     // the frame with control k at i that keeps most other controls where they are.
     function choose(k, i) {
@@ -123,8 +129,11 @@
       }).join("");
       controls.forEach(function (c, k) {
         c.set(state[k]);
-        // a position is offered if a frame has it with every other control as it is now
+        // A slider is usable if it has two positions with every other control as it is now;
+        // a choice offers every value some frame has (choosing one may move other controls,
+        // as `choose` says).
         c.enable(data.controls[k].values.map(function (_, i) {
+          if (data.controls[k].kind === "choice") return somewhere[k][i];
           var positions = state.slice();
           positions[k] = i;
           return keyOf(positions) in data.frames;
