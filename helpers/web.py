@@ -48,8 +48,8 @@ GRIDS = {
     "MonteCarloControl": {"grids": [{"n": ALL}], "warm_up": True},
     "KLExplorer": {
         "grids": [{"mu_q": [v / 2 for v in range(-8, 9)], "sigma_q": [0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}],
-        "note": "On this page p stays as set in the notebook and q moves in steps of 0.5 "
-                "(μ_q) and 0.25 to 3 (σ_q); every value moves in JupyterLab."},
+        "note": "On this page p stays as set in the notebook, μ_q moves in steps of 0.5 and σ_q "
+                "takes 0.25, 0.5, 1, 1.5, ..., 3; every value moves in JupyterLab."},
     "KLDirectionDemo": {
         "grids": [{"separation": [0.5] + [float(v) for v in range(1, 11)],
                    "weight": [0.05] + [v / 10 for v in range(1, 10)] + [0.95]}],
