@@ -24,6 +24,7 @@ exclude_patterns = ["_extra", "_widgets", "README.md", "**/.ipynb_checkpoints"] 
 # MyST: $...$ and $$...$$ maths as in JupyterLab.
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
+myst_heading_slug_func = "course_site.jupyterlab_slug"   # links between notebooks keep working
 
 # myst-nb: the notebooks come executed; never run them again here. Widgets reach the page
 # through our own player (text/html written by helpers/web.py), so the ipywidgets view (a

@@ -149,8 +149,11 @@ def maths_state(page) -> dict:
 
 
 def heading_levels(page) -> list[int]:
-    return page.evaluate("() => Array.from(document.querySelectorAll('article h1, article h2, article h3, "
-                         "article h4, article h5, article h6')).map(h => Number(h.tagName[1]))")
+    """The levels of the main content's visible headings, in order (the theme's print-only
+    header is hidden on screen)."""
+    return page.evaluate("() => Array.from(document.querySelectorAll('main h1, main h2, main h3, "
+                         "main h4, main h5, main h6')).filter(h => h.checkVisibility())"
+                         ".map(h => Number(h.tagName[1]))")
 
 
 _PICTURE = """(figure) => {

@@ -93,7 +93,7 @@ def test_every_page_offline(site, offline, output):
 def test_widgets_move_offline(site, offline, output):
     """Every control of every precomputed widget changes its picture; every decoder's slider
     changes its canvas."""
-    moved, decoders = [], 0
+    moved, decoders = 0, 0
     for path in [p for p in sb.site_pages(site) if p.startswith("notebooks/")]:
         page, log = sb.open_offline(offline, f"{offline.base}/{path}")
         try:

@@ -1,11 +1,18 @@
-"""Sphinx extension of the course's website: the alt text of notebook figures, and the
-accessible name of folded solutions.
+"""Sphinx extension of the course's website: heading anchors as JupyterLab makes them, the
+alt text of notebook figures, and the accessible name of folded solutions.
 
 helpers/web.py stores a text alternative for each figure in the output's metadata
 ({"image/png": {"alt": "..."}}); myst-nb reads only width and height from there, so we pass
 the alt text on to the image node. A hand-written alt in the cell's metadata
 (mystnb: image: alt: ...) is applied by myst-nb itself and wins."""
 from myst_nb.core.render import NbElementRenderer
+
+
+def jupyterlab_slug(heading: str) -> str:
+    """A heading's anchor as JupyterLab makes it (spaces become '-', nothing else changes), so
+    the links between notebooks (e.g. 08's take-home links to '#4.-MNIST-compressed-to-two-
+    numbers') work on the website too."""
+    return heading.strip().replace(" ", "-")
 
 _render_image = NbElementRenderer.render_image
 
