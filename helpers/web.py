@@ -218,21 +218,10 @@ def export_widgets() -> list[dict]:
     <markup_dir>/<id>.html (the player's markup), and the files it names; a summary in
     <markup_dir>/widgets.json."""
     import time
-
-    import torch
-    from threadpoolctl import threadpool_limits
     summary = []
-    threads = torch.get_num_threads()
     for widget_id, widget in _state.get("widgets", []):
         started = time.perf_counter()
-        # One thread: each frame is a small computation, and OpenMP's waiting threads slow
-        # t-SNE tenfold on a busy machine (66 s instead of 7 s for 500 points, measured).
-        with threadpool_limits(limits=1):
-            torch.set_num_threads(1)
-            try:
-                form, markup = web_form(widget, widget_id, _state["files"], _state["markup_dir"])
-            finally:
-                torch.set_num_threads(threads)
+        form, markup = web_form(widget, widget_id, _state["files"], _state["markup_dir"])
         (_state["markup_dir"] / f"{widget_id}.html").write_text(markup, encoding="utf-8")
         summary.append({"id": widget_id, "class": type(widget).__name__, "form": form,
                         "frames": markup.count('"img":['), "seconds": round(time.perf_counter() - started, 1)})
@@ -256,6 +245,20 @@ class Folder:
 
 def web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[str, str]:
     """(form, HTML) for one widget: 'decoder', 'frames' or 'static' (see the module's doc)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+    # One thread: each frame is a small computation, and OpenMP's waiting threads slow t-SNE
+    # tenfold on a busy machine (66 s instead of 7 s for 500 points, measured).
+    threads = torch.get_num_threads()
+    with threadpool_limits(limits=1):
+        torch.set_num_threads(1)
+        try:
+            return _web_form(widget, widget_id, files, markup_dir)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[str, str]:
     names = [c.__name__ for c in type(widget).__mro__]
     if "DecoderSliders" in names:
         layers = decoder_layers(widget)

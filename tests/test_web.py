@@ -86,8 +86,10 @@ def test_frames_form_follows_a_reduced_grid_and_widgets_that_move_their_own_cont
     comparison = widgets.EmbeddingComparison(x_train, x_test, torch.arange(200) % 10,
                                              {2: tiny_ae, 4: models.Autoencoder([784, 16, 4]).eval()},
                                              max_points=200)
-    comparison.method.value = "t-SNE of the codes"
-    comparison.latent.value = 4
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1):    # t-SNE; web_form limits its own threads the same way
+        comparison.method.value = "t-SNE of the codes"
+        comparison.latent.value = 4
     form, markup = web.web_form(comparison, "01-2", files, tmp_path)
     data = player_data(markup)
     controls = {c["name"]: c for c in data["controls"]}
