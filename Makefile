@@ -1,6 +1,8 @@
 # The two commands of the course:
 #   make lab    set everything up (first time only) and open the course in JupyterLab
 #   make test   set everything up (first time only) and run every test
+# and, to publish it:
+#   make site   the course as a static website in build/site/ (see README)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +10,7 @@ PORT ?= 8888
 # Extra JupyterLab options, e.g. LAB_ARGS=--no-browser
 LAB_ARGS ?=
 
-.PHONY: install lab test benchmarks clean-cache
+.PHONY: install lab test site benchmarks clean-cache
 
 install: $(VENV)/.installed
 
@@ -24,6 +26,9 @@ lab: install
 
 test: install
 	$(PY) -m pytest
+
+site: install
+	$(PY) -m website.build
 
 benchmarks: install
 	$(PY) -m benchmarks

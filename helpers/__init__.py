@@ -27,5 +27,8 @@ and one module per kind of autoencoder or estimator:
 
 and, for the summary (08):
     series       every model of the series behind one interface, and the measures that compare them
+
+and, for the website (`make site`, not imported here):
+    web          what the kernel does while the site is built: figures' alt text, widgets' web forms
 """
 from . import cache, checks, data, drawing, errors, evaluate, losses, models, plots, train, widgets  # noqa: F401
