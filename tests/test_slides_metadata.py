@@ -99,6 +99,13 @@ def test_text_that_introduces_code_moves_with_it():
                      new_markdown_cell("**Widget.** What the next cell shows."),   # room for it,
                      new_code_cell(tall_figure))                                   # not for both
     assert kinds == ["slide", "skip", None, "subslide", None]
+    huge = "fig, ax = plt.subplots(figsize=(6, 9))\nplt.show()"                 # taller than a screen
+    kinds = types_of(new_markdown_cell("## 1. Section\n\nIntro."),
+                     new_code_cell("import matplotlib.pyplot as plt"),
+                     new_code_cell("x = 1"),
+                     new_markdown_cell("What the next cell shows."),   # cannot share a screen with
+                     new_code_cell(huge))                              # it: stays where it is
+    assert kinds == ["slide", "skip", None, None, "subslide"]
 
 
 def test_figure_height_comes_from_figsize_scaled_to_the_slide_width():
