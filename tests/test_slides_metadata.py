@@ -112,3 +112,9 @@ def test_figure_height_comes_from_figsize_scaled_to_the_slide_width():
     narrow = slides.code_height("fig = plt.figure(figsize=(5, 3))\nplt.show()")
     wide = slides.code_height("fig = plt.figure(figsize=(22.2, 3))\nplt.show()")   # twice too wide
     assert narrow - wide == pytest.approx(300 - 150)
+
+
+def test_a_table_printed_in_a_loop_is_taller_than_a_line():
+    one = slides.code_height('print("total", 3)')
+    table = slides.code_height('for row in rows:\n    print(row)')
+    assert table - one > slides.LOOP_OUTPUT_PX - slides.TEXT_OUTPUT_PX

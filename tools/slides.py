@@ -21,8 +21,9 @@ The rules, in order; the first that fits decides:
     (estimated below); then the cell starts a sub-slide, so long explanations and tall figures
     get a screen of their own. Text followed by code moves on together: a short text that
     introduces a code cell goes to the sub-slide of that code cell, not to the slide before
-    (unless the two would not fit on one screen anyway). A single cell taller than the screen cannot be split without
-    rewriting the notebook: its slide scrolls (on purpose, and the browser test lists them).
+    (unless the two would not fit on one screen anyway).
+A cell taller than the screen by itself cannot be split without rewriting the notebook: its
+slide scrolls, on purpose (the browser test measures every slide and lists these).
 Continuing cells carry no `slideshow` metadata (nbconvert reads that as its "-"):
 jupyterlab-slideshow 0.3 hides a cell whose slide_type is "-". Speaker notes are not used:
 jupyterlab-slideshow has no speaker view, so notes would hide text from the class.
@@ -51,6 +52,7 @@ HEADING_PX = {1: 60, 2: 50, 3: 40, 4: 34}
 CODE_LINE_PX = 17.5         # one line of code
 CELL_PAD_PX = 20            # padding around a cell
 TEXT_OUTPUT_PX = 60         # printed output: a few lines
+LOOP_OUTPUT_PX = 250        # printed in a loop: a table
 FIGURE_PX = 400             # a figure whose size the code does not say
 WIDGET_PX = 520             # a widget: controls and a figure the width of the slide
 DPI, SLIDE_WIDTH_PX = 100, 1110   # figures are drawn at 100 dpi; wider ones are scaled down
@@ -87,7 +89,8 @@ def markdown_height(source: str) -> float:
 
 def code_height(source: str) -> float:
     """Estimated height of a code cell with its output: the code, then a widget, a figure (its
-    figsize when the code gives one, scaled to the slide's width) or a few printed lines."""
+    figsize when the code gives one, scaled to the slide's width) or printed lines (a table
+    when it prints in a loop)."""
     height = source.count("\n") * CODE_LINE_PX + CODE_LINE_PX + CELL_PAD_PX
     if MAKES_WIDGET.search(source):
         return height + WIDGET_PX
@@ -96,7 +99,9 @@ def code_height(source: str) -> float:
             width, tall = (float(v) * DPI for v in sizes[-1])
             return height + tall * min(1.0, SLIDE_WIDTH_PX / width)
         return height + FIGURE_PX
-    return height + (TEXT_OUTPUT_PX if "print(" in source else 0)
+    if "print(" not in source:
+        return height
+    return height + (LOOP_OUTPUT_PX if re.search(r"^\s*for .*:$", source, re.M) else TEXT_OUTPUT_PX)
 
 
 def cell_height(cell) -> float:
