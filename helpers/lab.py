@@ -32,10 +32,12 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8888, help="first port to try (default 8888)")
+    parser.add_argument("--notebook-dir", default=str(NOTEBOOKS),
+                        help="the folder to serve (default: the course's notebooks/)")
     args, lab_args = parser.parse_known_args(argv)
     token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     command = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={args.port}", f"--ServerApp.root_dir={NOTEBOOKS}"]
+               f"--ServerApp.port={args.port}", f"--ServerApp.root_dir={Path(args.notebook_dir).resolve()}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")     # containers and CI run as root; Jupyter asks for this
     # Its own process group: Ctrl-C reaches this script only, which then stops the server with

@@ -91,6 +91,8 @@ def section_cells(spec: dict, number: int) -> list:
 
 def apply(nb, spec: dict):
     """The notebook with the section (re)inserted before "## Summary"."""
+    # tools/slides.py writes each cell's slide type into its metadata: keep it across a re-run
+    slides = {c.id: c.metadata["slideshow"] for c in nb.cells if "slideshow" in c.get("metadata", {})}
     cells = [c for c in nb.cells if TAG not in c.get("metadata", {}).get("tags", [])]
     where = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"
                   and re.search(r"^## Summary", c.source, re.MULTILINE)), None)
@@ -108,6 +110,8 @@ def apply(nb, spec: dict):
     cells[where:where] = section_cells(spec, max(numbers, default=0) + 1)
     nb.cells = cells
     for cell in nb.cells:
+        if cell.id in slides:
+            cell.metadata["slideshow"] = slides[cell.id]
         if cell.cell_type == "code" and TAG in cell.metadata.get("tags", []):
             cell.outputs, cell.execution_count = [], None
     return nb
