@@ -14,6 +14,10 @@ One module per concern, each short enough to read in one sitting. The ground flo
     plots       the course's figures, and the drawings widgets share
     widgets     the interactive explorers, one module per notebook, on one small base
     checks      exercise checkers that print ✓ or ✗
+    errors      argument checks that name the allowed values, and failures put into words
+    drawing     a digit drawn on the pad, prepared like MNIST's digits (01, 02, 06)
+    lab         what `make lab` runs: JupyterLab on 127.0.0.1, and the link that logs in
+                (a script: python -I helpers/lab.py; not imported here)
 
 one module per kind of autoencoder or estimator (how to train it):
     corruption   noise for the denoising autoencoder (02)
@@ -29,14 +33,17 @@ and on top:
                 where it is used); `python -m helpers.recipes` (make models) prepares them all
     series      every model of the series behind one interface, and the measures that compare them (08)
 
+and, for the website (`make site`, not imported here):
+    web         what the kernel does while the site is built: figures' alt text, widgets' web forms
+
 Importing the package imports none of them: `from helpers import train` loads train and what it
 needs, so `import helpers.train` does not pull in ipywidgets.
 """
 import importlib
 
 MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "timing",
-           "evaluate", "plots", "widgets", "checks", "corruption", "sparsity", "contractive",
-           "stacked", "classifier", "vae", "gaussians", "recipes", "series")
+           "evaluate", "plots", "widgets", "checks", "errors", "drawing", "corruption", "sparsity",
+           "contractive", "stacked", "classifier", "vae", "gaussians", "recipes", "series")
 
 
 def __getattr__(name):

@@ -93,15 +93,21 @@ def trained_denoising_autoencoder(name: str, data, hidden: int, kind: str = "mas
     """A one-hidden-layer DAE 784-hidden-784 (sigmoid hidden units and outputs, as in Vincent
     et al. 2008) trained with `denoising_loss(kind, level)`, loaded from the cache when it was
     trained before. Returns (model, history); history's losses are denoising MSE per pixel."""
-    from .cache import train_or_load
-    from .models import Autoencoder
+    from .cache import code_fingerprint, train_or_load
+    from .errors import check_int
+    from .models import Autoencoder, make_activation, mlp
     from .train import fit
 
+    check_int("hidden", hidden, minimum=1)
+    check_noise(kind, level)
     model_config = dict(sizes=[784, hidden], activation=None, code_activation="sigmoid",
                         out_activation="sigmoid")
     config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
                   loss=dict(name="denoising_mse_per_pixel", kind=kind, level=level, noise_seed=seed),
-                  epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                  epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                  code=code_fingerprint(trained_denoising_autoencoder, fit, denoising_loss, corrupt,
+                                        check_noise, masking_noise, gaussian_noise, salt_and_pepper,
+                                        _uniform, mse_per_pixel, Autoencoder, mlp, make_activation))
 
     def run(model):
         return fit(model, data.x_train, loss_fn=denoising_loss(kind, level, seed), epochs=epochs,

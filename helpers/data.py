@@ -10,15 +10,18 @@ Three sources, picked by the argument `source` or else the environment variable 
 - "fashion": Fashion-MNIST through torchvision: from data/, else from Debian's package
   dataset-fashion-mnist, else downloaded.
 
-When a full data set cannot be had (no files, no network) the course says why in one line and
-falls back to the subset, so a notebook still runs. A file that exists but is truncated or
-corrupt is an error that names the file: silently using other data would give wrong numbers.
+When a full data set cannot be had (files missing, no network) the course says in one line
+which files are missing and why the download failed, and falls back to the subset, so a
+notebook still runs. A file that exists but is truncated or corrupt, or images and labels whose
+counts disagree, is an error that names the files and says how to repair them (also offline):
+silently using other data would give wrong numbers.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -27,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from .errors import describe, write_error_in_words
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "data"
@@ -76,7 +81,8 @@ class ImageData:
 def load_data(source: str | None = None, data_dir: Path | str | None = None,
               download: bool = True, verbose: bool = True) -> ImageData:
     """Load the course's images. `source` defaults to $AE_DATA, else "subset"."""
-    source = (source or os.environ.get("AE_DATA") or "subset").strip().lower()
+    source = source or os.environ.get("AE_DATA") or "subset"
+    source = source.strip().lower() if isinstance(source, str) else source
     if source not in SOURCES:
         raise ValueError(f"Unknown data source {source!r}: choose one of {', '.join(SOURCES)} "
                          f"(argument `source` or environment variable AE_DATA).")
@@ -128,6 +134,7 @@ def load_full(source: str, data_dir: Path, download: bool = True) -> ImageData:
     from torchvision import datasets
 
     dataset_class = datasets.MNIST if source == "mnist" else datasets.FashionMNIST
+    label = "MNIST" if source == "mnist" else "Fashion-MNIST"
     raw_dir = Path(data_dir) / dataset_class.__name__ / "raw"
     origin = "data/"
     if not _have_idx_files(raw_dir) and source == "fashion" and DEBIAN_FASHION_DIR.is_dir():
@@ -137,24 +144,27 @@ def load_full(source: str, data_dir: Path, download: bool = True) -> ImageData:
             unwritable = raw_dir
             data_dir = Path(tempfile.mkdtemp(prefix="ae-fashion-"))
             raw_dir = data_dir / dataset_class.__name__ / "raw"
-            print(f"Data: cannot write to {unwritable} ({err.strerror or err}); "
+            print(f"Data: cannot write to {unwritable} ({write_error_in_words(err)}); "
                   f"unpacking Fashion-MNIST into {data_dir} for this session.")
             _unpack_gz_files(DEBIAN_FASHION_DIR, raw_dir)
         origin = f"Debian's dataset-fashion-mnist ({DEBIAN_FASHION_DIR})"
     if not _have_idx_files(raw_dir):
+        missing = [name for name in IDX_FILES if not (raw_dir / name).exists()]
+        where = (f"{label} is not in {raw_dir}" if len(missing) == len(IDX_FILES) else
+                 f"{label} is incomplete in {raw_dir} (missing: {', '.join(missing)})")
         if not download:
-            raise DataUnavailable(f"no {source} files in {raw_dir} and downloading is off")
+            raise DataUnavailable(f"{where} and downloading is off")
         try:
             dataset_class(root=str(data_dir), train=True, download=True)
         except Exception as err:   # torchvision raises several kinds for "no network"
-            raise DataUnavailable(f"{source} is not in {raw_dir} and could not be downloaded "
-                                  f"({type(err).__name__}: {str(err).splitlines()[0][:120]})")
+            raise DataUnavailable(f"{where} and downloading failed: {download_failure(err)}; "
+                                  f"to work offline, copy the files {', '.join(missing)} "
+                                  f"into {raw_dir}") from err
         origin = "downloaded into data/"
-    for name in IDX_FILES:
-        check_idx_file(raw_dir / name)
+    dims = {name: check_idx_file(raw_dir / name) for name in IDX_FILES}
+    _check_pairs(raw_dir, dims)
     train = dataset_class(root=str(data_dir), train=True, download=False)
     test = dataset_class(root=str(data_dir), train=False, download=False)
-    label = "MNIST" if source == "mnist" else "Fashion-MNIST"
     return ImageData(_to_unit_tensor(train.data.reshape(len(train.data), -1)),
                      train.targets.to(torch.int64),
                      _to_unit_tensor(test.data.reshape(len(test.data), -1)),
@@ -163,10 +173,34 @@ def load_full(source: str, data_dir: Path, download: bool = True) -> ImageData:
                      class_names=list(DIGIT_NAMES if source == "mnist" else FASHION_NAMES))
 
 
-def check_idx_file(path: Path) -> None:
+def download_failure(err: BaseException) -> str:
+    """Why a download failed, in words, from the root cause. torchvision tries each mirror and
+    raises 'Error downloading FILE:' with each mirror's error on the following lines (e.g.
+    '<urlopen error [Errno -3] Temporary failure in name resolution>'); other errors carry
+    theirs as __cause__ or __context__."""
+    chain, e = [], err
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    text = "\n".join(str(e) for e in chain)
+    found = re.findall(r"<urlopen error (.+?)>", text)
+    reason = found[-1] if found else describe(chain[-1])
+    reason = re.sub(r"^\[Errno -?\d+\] ", "", reason)
+    lowered = reason.lower()
+    if any(s in lowered for s in ("name resolution", "name or service not known",
+                                  "nodename nor servname", "getaddrinfo failed",
+                                  "network is unreachable", "no route to host")):
+        return f"no network connection ({reason})"
+    if any(s in lowered for s in ("refused", "timed out", "reset by peer")):
+        return f"the download server could not be reached ({reason})"
+    return reason
+
+
+def check_idx_file(path: Path) -> tuple[int, ...]:
     """Raise DataFileError unless `path` is a complete IDX file (MNIST's format: a magic
-    number giving the element type and rank, the size of each dimension, then the data)."""
-    fix = f"Delete {path} and run again to fetch a fresh copy."
+    number giving the element type and rank, the size of each dimension, then the data).
+    Returns the sizes of its dimensions, e.g. (60000, 28, 28)."""
+    fix = _repair_advice(path)
     try:
         with open(path, "rb") as f:
             header = f.read(4)
@@ -181,6 +215,29 @@ def check_idx_file(path: Path) -> None:
     if actual != expected:
         raise DataFileError(f"{path} has {actual:,} bytes but its header promises {expected:,}: "
                             f"the file is truncated or corrupt. {fix}")
+    return dims
+
+
+def _check_pairs(raw_dir: Path, dims: dict) -> None:
+    """Each split's images must be 28x28 and exactly as many as its labels."""
+    for images, labels in (IDX_FILES[:2], IDX_FILES[2:]):
+        image_dims, label_dims = dims[images], dims[labels]
+        if len(image_dims) != 3 or tuple(image_dims[1:]) != (28, 28):
+            raise DataFileError(f"{raw_dir / images} holds images of shape {tuple(image_dims[1:])}, "
+                                f"not 28x28. {_repair_advice(raw_dir / images)}")
+        if len(label_dims) != 1 or label_dims[0] != image_dims[0]:
+            raise DataFileError(
+                f"{raw_dir / images} holds {image_dims[0]:,} images but {raw_dir / labels} holds "
+                f"{label_dims[0] if len(label_dims) == 1 else label_dims} labels: the two files "
+                f"come from different or incomplete copies. {_repair_advice(raw_dir / images, raw_dir / labels)}")
+
+
+def _repair_advice(*paths: Path) -> str:
+    """How to repair bad data files, online or offline."""
+    names, it = " and ".join(p.name for p in paths), "them" if len(paths) > 1 else "it"
+    return (f"To repair {it}, put a good copy of {names} into {paths[0].parent}, or delete {it} "
+            f"and run again to download a fresh copy (this needs a network connection); until "
+            f"then, AE_DATA=subset runs the course on the bundled digits.")
 
 
 def write_idx_file(path: Path, array: np.ndarray) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .errors import check_sizes
+
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,
@@ -31,8 +33,7 @@ def mlp(sizes: list[int], activation: str | None = "relu",
         out_activation: str | None = None) -> nn.Sequential:
     """Linear layers sizes[0] -> sizes[1] -> ... -> sizes[-1], `activation` between them and
     `out_activation` after the last one."""
-    if len(sizes) < 2:
-        raise ValueError(f"An MLP needs at least an input and an output size, got {sizes}")
+    sizes = check_sizes("sizes", sizes)          # at least an input and an output size
     make_activation(activation), make_activation(out_activation)   # fail early on a typo
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -54,6 +55,7 @@ class Autoencoder(nn.Module):
     def __init__(self, sizes: list[int], activation: str | None = "relu",
                  code_activation: str | None = None, out_activation: str | None = "sigmoid"):
         super().__init__()
+        sizes = check_sizes("sizes", sizes)
         self.config = dict(kind="Autoencoder", sizes=list(sizes), activation=activation,
                            code_activation=code_activation, out_activation=out_activation)
         self.encoder = mlp(list(sizes), activation, code_activation)

@@ -1,32 +1,82 @@
 """Figures in one style: digit grids, filters, code scatters, loss curves, posterior ellipses,
 the stacked autoencoder's stage diagram, and fast redraws for widgets. Everything a notebook
-and a widget both draw lives here."""
+and a widget both draw lives here.
+
+Two styles, picked by `use_course_style` (argument, else the environment variable AE_STYLE):
+"desk" for a learner at a screen, "projector" for a class (larger text, thicker lines, bigger
+markers and digits). Both colour the ten digit classes with the same colour-blind-safe palette.
+"""
 from __future__ import annotations
 
 import io
 import math
+import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 from PIL import Image
 
 from .tensors import to_numpy
 
-CLASS_COLOURS = plt.get_cmap("tab10")
+# The ten digit classes' colours: M. A. Petroff's 10-colour sequence ("Accessible Color
+# Sequences for Data Visualization", 2021, arXiv:2107.02270; matplotlib's "petroff10" style).
+# It was chosen by optimisation so that neighbours stay apart under simulated red-green and
+# blue-yellow colour blindness, and it has exactly ten colours, where Okabe-Ito has eight and
+# Paul Tol's "muted" nine (the usual tab10 puts red next to green). One marker for every class:
+# the widgets recolour a single scatter in place.
+CLASS_PALETTE = ["#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6",
+                 "#a96b59", "#e76300", "#b9ac70", "#717581", "#92dadd"]
+CLASS_COLOURS = ListedColormap(CLASS_PALETTE, name="course-classes")
+
+_DESK = {
+    "figure.dpi": 100, "savefig.dpi": 100, "figure.facecolor": "white",
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10,
+    "axes.spines.top": False, "axes.spines.right": False,
+    "image.cmap": "gray", "image.interpolation": "nearest",
+    "legend.fontsize": 8, "legend.frameon": False,
+    # matplotlib's defaults, listed so that going back from the projector style restores them
+    "figure.titlesize": "large", "xtick.labelsize": "medium", "ytick.labelsize": "medium",
+    "lines.linewidth": 1.5, "lines.markersize": 6, "axes.linewidth": 0.8,
+    "xtick.major.width": 0.8, "ytick.major.width": 0.8, "xtick.major.size": 3.5, "ytick.major.size": 3.5,
+}
+# For a room: text 1.3 times as large, thicker lines and ticks. Figures keep their size in
+# inches, so they still fit a 1280x720 projector; the text takes more of them (much larger text
+# makes the longer titles of side-by-side panels run into each other).
+_PROJECTOR = dict(_DESK, **{
+    "font.size": 13, "axes.titlesize": 12, "axes.labelsize": 13, "figure.titlesize": 14,
+    "xtick.labelsize": 12, "ytick.labelsize": 12, "legend.fontsize": 11,
+    "lines.linewidth": 2.5, "lines.markersize": 8, "axes.linewidth": 1.3,
+    "xtick.major.width": 1.3, "ytick.major.width": 1.3, "xtick.major.size": 5, "ytick.major.size": 5,
+})
+# rcParams, and the sizes of our own figures' parts: the side of a digit cell and the area of a
+# scatter point, as multiples of the desk sizes.
+STYLES = {
+    "desk": {"rc": _DESK, "digit_scale": 1.0, "marker_scale": 1.0},
+    "projector": {"rc": _PROJECTOR, "digit_scale": 1.15, "marker_scale": 2.5},
+}
+_active = "desk"
 MARK_COLOUR = "black"        # points that are not digits of a class (random draws, probes): no class uses it
 
 
-def use_course_style() -> None:
-    """The course's figure style: called once by each notebook's setup cell."""
-    plt.rcParams.update({
-        "figure.dpi": 100, "savefig.dpi": 100, "figure.facecolor": "white",
-        "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10,
-        "axes.spines.top": False, "axes.spines.right": False,
-        "image.cmap": "gray", "image.interpolation": "nearest",
-        "legend.fontsize": 8, "legend.frameon": False,
-    })
+def use_course_style(style: str | None = None) -> str:
+    """Set the course's figure style: `style`, else $AE_STYLE, else "desk". Called once by each
+    notebook's setup cell; it applies to every figure made afterwards, the widgets' too
+    (matplotlib reads rcParams when a figure is created). Returns the style's name."""
+    global _active
+    where = "style" if style is not None else "AE_STYLE"
+    name = style if style is not None else os.environ.get("AE_STYLE", "desk")
+    if name not in STYLES:
+        raise ValueError(f"{where} must be one of {sorted(STYLES)}, got {name!r}")
+    plt.rcParams.update(STYLES[name]["rc"])
+    _active = name
+    return name
+
+
+def _scale(what: str) -> float:
+    return STYLES[_active][what]
 
 
 def as_images(x) -> np.ndarray:
@@ -41,7 +91,9 @@ def as_images(x) -> np.ndarray:
 def digit_rows(rows: dict, n: int = 10, title: str | None = None, cell: float = 0.9,
                column_titles: list | None = None):
     """One row of n images per entry of `rows` ({"label": images}), the label on the left,
-    optional titles over the columns. Pixel values on a fixed scale 0 (black) to 1 (white)."""
+    optional titles over the columns. Pixel values on a fixed scale 0 (black) to 1 (white).
+    `cell` is a digit's side in inches at the desk style (larger at the projector style)."""
+    cell *= _scale("digit_scale")
     fig, axes = plt.subplots(len(rows), n, figsize=(cell * n + 1.2, cell * len(rows) + 0.4),
                              squeeze=False)
     for r, (label, images) in enumerate(rows.items()):
@@ -64,6 +116,7 @@ def digit_rows(rows: dict, n: int = 10, title: str | None = None, cell: float = 
 def filter_grid(filters, n: int = 32, ncols: int = 8, title: str | None = None, ax_size=0.9):
     """First-layer weights as 28x28 images, each on its own symmetric scale (grey = 0,
     white = positive, black = negative): what each hidden unit responds to."""
+    ax_size *= _scale("digit_scale")
     filters = as_images(filters)[:n]
     nrows = int(np.ceil(len(filters) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ax_size * ncols, ax_size * nrows + 0.4),
@@ -97,10 +150,11 @@ def filter_mosaic(filters, ncols: int = 4, places: int | None = None, gap: int =
 
 def code_scatter(ax, codes, labels, class_names=None, s: float = 4, legend: bool = True,
                  xlabel: str = "$z_1$", ylabel: str = "$z_2$"):
-    """2-D codes as points coloured by class. Returns the PathCollection (for set_offsets)."""
+    """2-D codes as points coloured by class (CLASS_COLOURS); `s` is the points' area at the desk
+    style (larger at the projector style). Returns the PathCollection (for set_offsets)."""
     codes, labels = to_numpy(codes), to_numpy(labels)
     points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap=CLASS_COLOURS, vmin=-0.5,
-                        vmax=9.5, s=s, linewidths=0)
+                        vmax=9.5, s=s * _scale("marker_scale"), linewidths=0)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel)
     if legend:
         names = class_names or [str(i) for i in range(10)]
@@ -215,7 +269,8 @@ def draw_stage_diagram(ax, sizes: list[int], stage: int | str) -> dict:
     Returns {"trainable": [...], "frozen": [...]}: the names of the weight layers drawn."""
     n_stages = len(sizes) - 1
     fine_tune = stage == "fine-tune"
-    if not fine_tune and not (isinstance(stage, (int, np.integer)) and 1 <= stage <= n_stages):
+    if not fine_tune and not (isinstance(stage, (int, np.integer)) and not isinstance(stage, bool)
+                              and 1 <= stage <= n_stages):
         raise ValueError(f"stage must be 1..{n_stages} or 'fine-tune', got {stage!r}")
     ax.clear()
     k = n_stages if fine_tune else int(stage)

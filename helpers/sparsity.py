@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .divergences import bernoulli_kl
+from .divergences import EPS, bernoulli_kl
 from .losses import mse_per_pixel
 
 
@@ -76,10 +76,13 @@ def trained_sparse_autoencoder(name: str, data, hidden: int, method: str, weight
     method "l1": ReLU hidden units, softplus outputs (linear ones if linear_output, as in the
                  overcomplete network of notebook 01), loss MSE + weight * L1 of the activations
     Returns (model, history) with the total loss per epoch."""
-    from .cache import train_or_load
-    from .models import Autoencoder
+    from .cache import code_fingerprint, train_or_load
+    from .errors import check_int, check_number
+    from .models import Autoencoder, make_activation, mlp
     from .train import fit
 
+    check_int("hidden", hidden, minimum=1)
+    check_number("weight", weight, 0)
     if method == "kl":
         _check_rho(rho)
         if linear_output:
@@ -94,7 +97,11 @@ def trained_sparse_autoencoder(name: str, data, hidden: int, method: str, weight
     else:
         raise ValueError(f"method must be 'kl' or 'l1', got {method!r}")
     config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
-                  loss=loss_config, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                  loss=loss_config, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                  code=code_fingerprint(trained_sparse_autoencoder, fit, kl_sparse_loss,
+                                        kl_sparsity_penalty, bernoulli_kl, EPS,
+                                        active_ratio, l1_sparse_loss, l1_penalty, mse_per_pixel,
+                                        _check_rho, Autoencoder, mlp, make_activation))
 
     def run(model):
         return fit(model, data.x_train, loss_fn=loss_fn, epochs=epochs, batch_size=batch_size,

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cache import checkpoint_path, compute_or_load, train_or_load
-from .classifier import accuracy
-from .losses import mse_per_pixel
+from .cache import checkpoint_path, code_fingerprint, compute_or_load, train_or_load
+from .classifier import accuracy, class_probabilities
+from .errors import check_int, check_sizes
+from .losses import cross_entropy_loss, mse_per_pixel
 from .models import apply_in_batches
 from .tensors import to_numpy
 from .train import fit, progress_bar
@@ -29,8 +30,7 @@ class StackedAutoencoder(nn.Module):
 
     def __init__(self, sizes: list[int]):
         super().__init__()
-        if len(sizes) < 2:
-            raise ValueError(f"need at least an input and one layer size, got {sizes}")
+        sizes = check_sizes("sizes", sizes)      # an input and at least one layer
         self.sizes = list(sizes)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.decoders = nn.ModuleList(nn.Linear(b, a) for a, b in zip(sizes[:-1], sizes[1:]))
@@ -80,11 +80,12 @@ def greedy_stage(name: str, data, sizes: list[int], stage: int, epochs: int = 10
     """The stack after greedy stage `stage` (stages 1..stage trained, one at a time), through
     the cache. Stage k starts from the cached stage k-1 and trains only layer k and decoder k.
     Returns (model, history of stage k)."""
-    if not 1 <= stage <= len(sizes) - 1:
-        raise ValueError(f"stage must be between 1 and {len(sizes) - 1}, got {stage}")
+    sizes = check_sizes("sizes", sizes, first=data.x_train.shape[1])
+    check_int("stage", stage, minimum=1, maximum=len(sizes) - 1)
     config = dict(model=dict(kind="StackedAutoencoder", sizes=list(sizes)), stage=stage,
                   data=data.fingerprint, n_train=len(data.x_train), loss="mse_per_unit",
-                  epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+                  epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                  code=code_fingerprint(greedy_stage, fit, stage_loss, mse_per_pixel, StackedAutoencoder))
 
     def previous_stage():
         return greedy_stage(name, data, sizes, stage - 1, epochs, lr, batch_size, seed, verbose)[0]
@@ -131,7 +132,8 @@ def probe_table(name: str, stack: StackedAutoencoder, data, n_train: int = 4000,
     n = min(n_train, len(data.x_train))
     x, y = data.x_train[:n], data.y_train[:n]
     config = dict(kind="probe_table", data=data.fingerprint, n_train=n,
-                  weights=_weights_digest(stack), probe="logistic_regression_max_iter300")
+                  weights=_weights_digest(stack), probe="logistic_regression_max_iter300",
+                  code=code_fingerprint(probe_table, linear_probe_accuracy, features, apply_in_batches))
 
     def compute():
         table = {"pixels": linear_probe_accuracy(x, y, data.x_test, data.y_test)}
@@ -196,7 +198,10 @@ def label_budget_table(name: str, stack: StackedAutoencoder, data, budgets: list
     Cached under `name`, keyed by everything that defines the numbers."""
     config = dict(kind="label_budget_table", stack=stack.sizes,
                   data=data.fingerprint, budgets=list(budgets), seeds=list(seeds), steps=steps,
-                  lr=lr, weights=_weights_digest(stack))
+                  lr=lr, weights=_weights_digest(stack),
+                  code=code_fingerprint(label_budget_table, label_budget_indices, train_classifier,
+                                        fit, cross_entropy_loss, StackedClassifier, accuracy,
+                                        class_probabilities))
 
     def compute():
         table = {"budgets": list(budgets), "seeds": list(seeds), "pretrained": [], "random": []}

@@ -10,6 +10,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
+from .errors import check_choice, check_int, check_number
 from .losses import cross_entropy_loss, reconstruction_loss
 from .models import device_of
 
@@ -62,12 +63,11 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor | N
     Returns the history: {"train_loss": [mean over each epoch], "val_loss": [after each epoch]}
     (val_loss only when x_val is given). The model ends on `device` in evaluation mode.
     """
+    check_fit_arguments(x_train, x_val, epochs, batch_size, lr, schedule, weight_decay, seed)
     labelled = y_train is not None
-    if labelled and len(y_train) != len(x_train):
-        raise ValueError(f"y_train must have one label per image: {len(y_train)} labels for "
-                         f"{len(x_train)} images")
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}")
+    check_labels(x_train, y_train, x_val, y_val)
+    if steps is not None:
+        check_int("steps", steps, minimum=1)
     loss_fn = loss_fn or (cross_entropy_loss if labelled else reconstruction_loss)
     device = device or pick_device()
     model.to(device).train()
@@ -130,6 +130,41 @@ def progress_bar(epochs: int, desc: str, enabled: bool = True) -> tqdm:
     bar = TracelessBar(range(epochs), desc=desc, leave=False, display=False)
     handle = display(bar.container, display_id=True)
     return bar
+
+
+def check_fit_arguments(x_train, x_val, epochs, batch_size, lr, schedule, weight_decay,
+                        seed) -> None:
+    """ValueError naming the argument and its allowed values, before anything is trained: a
+    batch size of -5 would otherwise train nothing and report a loss of 0."""
+    for name, x in (("x_train", x_train), ("x_val", x_val)):
+        if x is None and name == "x_val":
+            continue
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or len(x) == 0 or x.shape[1] == 0:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name} must be a 2-D tensor (images, pixels) with at least one "
+                             f"image, got {shape}")
+    if x_val is not None and x_val.shape[1] != x_train.shape[1]:
+        raise ValueError(f"x_val must have as many columns as x_train ({x_train.shape[1]}), "
+                         f"got {x_val.shape[1]}")
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    check_number("lr", lr, 0, strict=True)
+    check_number("weight_decay", weight_decay, 0)
+    check_int("seed", seed, minimum=0)
+    check_choice("schedule", schedule, (None, "cosine"))
+
+
+def check_labels(x_train, y_train, x_val, y_val) -> None:
+    """With labels: one label per image, for the held-out images too."""
+    for x, y, name in ((x_train, y_train, "y_train"), (x_val, y_val, "y_val")):
+        if y is None:
+            if name == "y_val" and y_train is not None and x_val is not None:
+                raise ValueError("y_val must be given with x_val when training with labels")
+            continue
+        if x is None or not isinstance(y, torch.Tensor) or y.ndim != 1 or len(y) != len(x):
+            raise ValueError(f"{name} must hold one label per image: a 1-D tensor of "
+                             f"{len(x) if x is not None else 0} labels, got "
+                             f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
 
 
 @torch.no_grad()

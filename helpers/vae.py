@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .divergences import kl_to_standard_normal
+from .errors import check_choice, check_number, check_sizes
 from .losses import bernoulli_nll_per_image, squared_error_per_image
 from .models import decode_all, device_of, mlp
 
@@ -30,8 +31,7 @@ class VAE(nn.Module):
 
     def __init__(self, sizes: list[int], activation: str = "relu"):
         super().__init__()
-        if len(sizes) < 3:
-            raise ValueError(f"A VAE needs [input, hidden..., latent] sizes, got {sizes}")
+        sizes = check_sizes("sizes", sizes, min_length=3)     # [input, hidden..., latent]
         self.config = dict(kind="VAE", sizes=list(sizes), activation=activation)
         *body, latent = sizes
         self.encoder = mlp(body, activation, activation)          # 784 => hidden
@@ -170,14 +170,19 @@ def trained_vae(name: str, data, sizes: list[int], *, beta: float = 1.0,
     data.x_test), loaded from the cache when this exact model, data and recipe was trained
     before. Returns (model, history); the history's losses are nats per image (summed over
     pixels and latent dimensions, averaged over images)."""
-    from .cache import train_or_load
-    from .train import fit
+    from .cache import code_fingerprint, train_or_load
+    from .models import make_activation
+    from .train import evaluate_loss, fit
 
-    if likelihood not in RECONSTRUCTION:
-        raise ValueError(f"likelihood must be one of {sorted(RECONSTRUCTION)}, got {likelihood!r}")
+    check_choice("likelihood", likelihood, sorted(RECONSTRUCTION))
+    sizes = check_sizes("sizes", sizes, min_length=3, first=data.x_train.shape[1])
+    check_number("beta", beta, 0)
     config = dict(model=dict(kind="VAE", sizes=list(sizes)), data=data.fingerprint,
                   n_train=len(data.x_train), loss=f"negative_elbo_{likelihood}_sum_pixels",
-                  beta=beta, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                  beta=beta, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                  code=code_fingerprint(trained_vae, fit, evaluate_loss, vae_loss, negative_elbo,
+                                        kl_to_standard_normal, RECONSTRUCTION[likelihood], VAE,
+                                        mlp, make_activation))
 
     def loss_fn(model, x):
         return vae_loss(model, x, beta, likelihood)

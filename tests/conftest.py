@@ -4,6 +4,15 @@ import torch
 from helpers.data import ImageData
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run the tests marked `after_notebooks` after the notebooks (nbval fills the model cache
+    they need), and the browser tests last of all; each group keeps its order."""
+    def group(item):
+        return 2 if item.get_closest_marker("browser") else \
+            1 if item.get_closest_marker("after_notebooks") else 0
+    items.sort(key=group)                      # sort is stable
+
+
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
     """An empty model cache of the test's own, so tests never touch data/cache/."""

@@ -1,10 +1,22 @@
-"""Train once, then load: hits, misses, corrupt files, other configurations, atomic writes."""
+"""Train once, then load: hits, misses, unusable files, other configurations, other code,
+atomic writes, and a cache that cannot be written (as a non-root user, in a user namespace)."""
+import importlib.util
+import io
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
 
-from helpers import cache, models
+from helpers import cache, losses, models
+from helpers.errors import describe
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def make_parts(calls, sizes=(784, 8, 2)):
@@ -101,16 +113,25 @@ def test_interrupt_while_saving_leaves_the_old_file_whole(cache_dir, monkeypatch
     path = cache.checkpoint_path("toy", CONFIG)
     before = path.read_bytes()
 
-    def half_written_then_interrupted(obj, f, *args, **kwargs):
-        with open(f, "wb") as out:
-            out.write(b"half a checkpoint")
+    def interrupted(fd):                  # Ctrl-C after the bytes went out, before the rename
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(torch, "save", half_written_then_interrupted)
+    monkeypatch.setattr(os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         cache.save_atomically(path, {"new": 1})
     assert path.read_bytes() == before
     assert [p.name for p in cache_dir.iterdir()] == [path.name], "no temporary file left behind"
+
+
+def test_the_bytes_reach_the_disk_before_the_rename(cache_dir, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    assert cache.save_atomically(cache_dir / "x.pt", {"a": torch.ones(3)})
+    assert events[:2] == ["fsync", "replace"] and events[2:] == ["fsync"], \
+        f"file flushed, renamed, then the folder flushed: {events}"
+    assert torch.equal(torch.load(cache_dir / "x.pt", weights_only=True)["a"], torch.ones(3))
 
 
 def test_unwritable_cache_keeps_the_model_in_memory(tmp_path, monkeypatch, capsys):
@@ -121,7 +142,9 @@ def test_unwritable_cache_keeps_the_model_in_memory(tmp_path, monkeypatch, capsy
     build, train = make_parts(calls)
     model, history = cache.train_or_load("toy", CONFIG, build, train)
     assert calls == [1] and history["train_loss"] == [0.5, 0.25]
-    assert "kept in memory only" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "part of that path is a file, not a folder" in out and "kept in memory" in out
+    assert "AE_CACHE_DIR" in out
 
 
 def test_trained_autoencoder_keys_on_the_data(cache_dir, tiny_data):
@@ -131,6 +154,350 @@ def test_trained_autoencoder_keys_on_the_data(cache_dir, tiny_data):
     del tiny_data._fingerprint
     cache.trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, verbose=False)
     assert len(list(cache_dir.glob("tiny-*.pt"))) == 2
+
+
+# --- files that must not be trusted: named, retrained, replaced ------------------------------
+
+def trained_toy():
+    """The toy model as train_or_load trains it for CONFIG (seeded build, then +1 per weight)."""
+    cache.set_seed(CONFIG["seed"])
+    model = make_parts([])[0]()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    return model
+
+
+def checkpoint_bytes(**changes) -> bytes:
+    """A checkpoint for CONFIG as train_or_load writes it, with some parts changed or removed
+    (a value of DROP removes the key)."""
+    checkpoint = dict(format=cache.FORMAT, config=json.dumps(CONFIG, sort_keys=True),
+                      state_dict=trained_toy().state_dict(), history={"train_loss": [0.5, 0.25]})
+    for key, value in changes.items():
+        if value is DROP:
+            del checkpoint[key]
+        else:
+            checkpoint[key] = value
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    return buffer.getvalue()
+
+
+DROP = object()
+
+
+def nan_in_first_weight():
+    state = trained_toy().state_dict()
+    state["encoder.0.weight"][0, 0] = float("nan")
+    return state
+
+
+def without_a_weight():
+    state = trained_toy().state_dict()
+    del state["decoder.0.bias"]
+    return state
+
+
+UNUSABLE = {   # what is in the file -> words the message must contain
+    "empty file": (lambda: b"", "it is empty (0 bytes)"),
+    "truncated file": (lambda: checkpoint_bytes()[:700], "it cannot be read (RuntimeError"),
+    "no history": (lambda: checkpoint_bytes(history=DROP), "no loss history"),
+    "history not lists": (lambda: checkpoint_bytes(history={"train_loss": 0.5}), "no loss history"),
+    "NaN in history": (lambda: checkpoint_bytes(history={"train_loss": [0.5, float("nan")]}),
+                       "NaN, infinite or non-numeric values in its loss history (train_loss)"),
+    "state_dict a list": (lambda: checkpoint_bytes(state_dict=[torch.zeros(3)]), "no weights"),
+    "state_dict of numbers": (lambda: checkpoint_bytes(state_dict={"encoder.0.weight": 1.0}), "no weights"),
+    "no state_dict": (lambda: checkpoint_bytes(state_dict=DROP), "no weights"),
+    "NaN weights": (lambda: checkpoint_bytes(state_dict=nan_in_first_weight()),
+                    "NaN or infinite weights (encoder.0.weight)"),
+    "a weight missing": (lambda: checkpoint_bytes(state_dict=without_a_weight()),
+                         "its weights do not fit this model"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE))
+def test_unusable_checkpoint_is_named_retrained_and_replaced(case, cache_dir, capsys):
+    content, reason = UNUSABLE[case]
+    path = cache.checkpoint_path("toy", CONFIG)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content())
+    calls = []
+    build, train = make_parts(calls)
+    model, history = cache.train_or_load("toy", CONFIG, build, train)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert calls == [1], f"{case}: the model must be trained again"
+    assert len(lines) == 1 and str(path) in lines[0] and reason in lines[0] \
+        and "training toy again" in lines[0], f"{case}: one line naming the file and why: {lines}"
+    expected = trained_toy()
+    assert all(torch.equal(a.cpu(), b) for a, b in zip(model.state_dict().values(),
+                                                     expected.state_dict().values()))
+    again, history_again = cache.train_or_load("toy", CONFIG, build, train)
+    assert calls == [1] and "Cache: loaded toy" in capsys.readouterr().out, "the file was replaced"
+    assert history_again == history == {"train_loss": [0.5, 0.25]}
+
+
+def test_describe_never_fails_on_an_empty_message():
+    assert describe(EOFError()) == "EOFError"
+    assert describe(RuntimeError("\n\n")) == "RuntimeError"
+    assert describe(OSError(2, "No such file")) == "FileNotFoundError: [Errno 2] No such file"
+
+
+def test_a_model_trained_into_nan_is_kept_but_not_saved(cache_dir, capsys):
+    def build():
+        return models.Autoencoder([784, 8, 2])
+
+    def train(model):
+        with torch.no_grad():
+            model.encoder[0].weight.fill_(float("nan"))
+        return {"train_loss": [float("nan")]}
+
+    model, history = cache.train_or_load("toy", CONFIG, build, train)
+    out = capsys.readouterr().out
+    assert "toy is not saved because training gave NaN or infinite weights" in out
+    assert torch.isnan(model.encoder[0].weight).all(), "the model is returned as it is"
+    assert not list(cache_dir.glob("*")), "a file that would be refused is not written"
+
+
+# --- which code trained a model ----------------------------------------------------------------
+
+VARIANT = '''
+import torch
+
+
+def loss(x_hat, x, scale=1.0):
+    """Squared error, mean over pixels."""
+    if scale in {"a", "b", "c"}:
+        raise ValueError(scale)
+    return scale * ((x - x_hat) ** 2).mean()
+
+
+class Model(torch.nn.Module):
+    """Doubles its input."""
+
+    def forward(self, x):
+        return x * 2
+'''
+
+EDITS_THAT_KEEP_THE_MODELS = {
+    "docstring": ('"""Squared error, mean over pixels."""', '"""The squared error, averaged."""'),
+    "class docstring": ('"""Doubles its input."""', '"""Twice x."""'),
+    "comment": ("    return scale *", "    # why: a comment\n    return scale *"),
+    "line breaks": ("return scale * ((x - x_hat) ** 2).mean()",
+                    "return scale * (\n        (x - x_hat) ** 2\n    ).mean()"),
+    "annotation": ("def loss(x_hat, x, scale=1.0):", "def loss(x_hat: torch.Tensor, x, scale=1.0):"),
+    "other code in the file": ("class Model", "def unrelated():\n    return 3\n\n\nclass Model"),
+}
+EDITS_THAT_RETRAIN = {
+    "loss body": ("((x - x_hat) ** 2).mean()", "(x - x_hat).abs().mean()"),
+    "default value": ("scale=1.0", "scale=2.0"),
+    "constant": ("{\"a\", \"b\", \"c\"}", "{\"a\", \"b\"}"),
+    "method body": ("return x * 2", "return x * 3"),
+    "new method": ("    def forward", "    def extra(self):\n        return 1\n\n    def forward"),
+}
+
+
+def load_module(tmp_path, source, name="variant"):
+    path = tmp_path / f"{name.replace('.', '_')}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def variant_fingerprint(tmp_path, edit=None):
+    source = VARIANT
+    if edit is not None:
+        old, new = edit
+        assert source.count(old) == 1
+        source = source.replace(old, new)
+    module = load_module(tmp_path, source)
+    return cache.code_fingerprint(module.loss, module.Model)
+
+
+@pytest.mark.parametrize("edit", list(EDITS_THAT_KEEP_THE_MODELS))
+def test_fingerprint_ignores_comments_docstrings_and_layout(edit, tmp_path):
+    assert variant_fingerprint(tmp_path, EDITS_THAT_KEEP_THE_MODELS[edit]) == variant_fingerprint(tmp_path)
+
+
+@pytest.mark.parametrize("edit", list(EDITS_THAT_RETRAIN))
+def test_fingerprint_changes_with_the_code(edit, tmp_path):
+    assert variant_fingerprint(tmp_path, EDITS_THAT_RETRAIN[edit]) != variant_fingerprint(tmp_path)
+
+
+def test_fingerprint_is_the_same_in_every_process(tmp_path):
+    """String hashes (and so set order) differ between processes; the key must not."""
+    (tmp_path / "variant.py").write_text(VARIANT)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import variant; "
+            "from helpers import cache, train, models, vae; "
+            "print(cache.code_fingerprint(variant.loss, variant.Model, train.fit, "
+            "models.Autoencoder, vae.VAE, vae.trained_vae))")
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                             text=True, env=dict(os.environ, PYTHONPATH=str(REPO), PYTHONHASHSEED=seed))
+            for seed in ("1", "2")]
+    outputs = [run.communicate(timeout=300)[0].strip() for run in runs]
+    assert outputs[0] and outputs[0] == outputs[1]
+
+
+def test_editing_the_loss_retrains_and_editing_its_docstring_does_not(cache_dir, tiny_data,
+                                                                      monkeypatch, tmp_path):
+    """helpers/losses.py as a learner might edit it, then imported afresh (as after a restart)."""
+    source = Path(losses.__file__).read_text()
+    body = "    return ((x - x_hat) ** 2).mean()"
+    doc = "    \"\"\"Mean squared error, averaged over pixels and over the batch:"
+    assert source.count(body) == 1 and source.count(doc) == 1
+
+    def use(edited_source):
+        module = load_module(tmp_path, edited_source, name="helpers.losses")
+        monkeypatch.setattr(losses, "mse_per_pixel", module.mse_per_pixel)
+        monkeypatch.setattr(losses, "reconstruction_loss", module.reconstruction_loss)
+
+    def run():
+        cache.trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, verbose=False)
+        return sorted(p.name for p in cache_dir.glob("tiny-*.pt"))
+
+    first = run()
+    use(source.replace(doc, "    \"\"\"The MSE (a learner's own words), per pixel and image:")
+              .replace(body, "    # a learner's note\n" + body))
+    assert run() == first, "a docstring or a comment must not retrain the model"
+    use(source.replace(body, "    return (x - x_hat).abs().mean()"))
+    assert len(run()) == 2, "another loss must train another model"
+
+
+# --- a cache that cannot be written, as a learner meets it ------------------------------------
+# Root ignores file permissions, so these run as an unprivileged user: in a user namespace
+# (`unshare --user`), or, where those are not allowed, as uid 65534 through `setpriv` (root
+# only). A read-only and a full file system are tmpfs mounts in a mount namespace of the test's
+# own: they vanish with the process, nothing to clean up.
+
+FAULT_SCRIPT = r'''
+import contextlib, io, json, os, sys
+import torch
+from helpers import cache
+from helpers.data import ImageData
+from helpers.train import evaluate_loss
+
+g = torch.Generator().manual_seed(0)
+data = ImageData(torch.rand(200, 784, generator=g), torch.arange(200) % 10,
+                 torch.rand(50, 784, generator=g), torch.arange(50) % 10, "subset", "random")
+results = {}
+for case, folder in json.loads(sys.argv[1]).items():
+    os.environ["AE_CACHE_DIR"] = folder
+    listing = lambda: sorted(os.listdir(folder)) if os.path.isdir(folder) else None
+    before, out = listing(), io.StringIO()
+    with contextlib.redirect_stdout(out):     # 400 KB of weights: more than the full disk holds
+        model, history = cache.trained_autoencoder("kept", data, [784, 64, 2], epochs=1)
+    results[case] = dict(
+        printed=out.getvalue().splitlines(), epochs=len(history["train_loss"]),
+        # the model returned is the one just trained: its held-out loss is the last one recorded
+        same_model=evaluate_loss(model, data.x_test) == history["val_loss"][-1],
+        writable=os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK),
+        read_only=os.path.isdir(folder) and bool(os.statvfs(folder).f_flag & os.ST_RDONLY),
+        files_before=before, files_after=listing())
+print(json.dumps(results))
+'''
+
+
+AS_A_USER = [["unshare", "--user"], ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]]
+WITH_MOUNTS = [["unshare", "--user", "--map-root-user", "--mount"], ["unshare", "--mount"]]
+CANNOT_MOUNT = 97
+
+
+def run_as(ways: list, folders: dict, home: Path, setup: str = "") -> dict:
+    """Run FAULT_SCRIPT on `folders` the first way this machine allows (after `setup`, shell
+    commands run in the same namespace); skip, saying why, when none does."""
+    tried = []
+    for prefix in ways:
+        if shutil.which(prefix[0]) is None:
+            tried.append(f"{prefix[0]} is not installed")
+            continue
+        probe = subprocess.run(prefix + ["true"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            tried.append(f"{' '.join(prefix)}: {probe.stderr.strip()}")
+            continue
+        env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home), MPLCONFIGDIR=str(home / "mpl"))
+        command = [sys.executable, "-c", FAULT_SCRIPT, json.dumps(folders)]
+        if setup:
+            command = ["sh", "-c", f"{setup} || exit {CANNOT_MOUNT}; exec \"$@\"", "sh", *command]
+        done = subprocess.run(prefix + command, capture_output=True, text=True, env=env, timeout=600)
+        if done.returncode == CANNOT_MOUNT:
+            tried.append(f"{' '.join(prefix)}: cannot mount a tmpfs: {done.stderr.strip()}")
+            continue
+        assert done.returncode == 0, f"the course stopped: {done.stderr[-2000:]}"
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    pytest.skip("cannot run as an unprivileged user or mount here: " + "; ".join(tried))
+
+
+@pytest.fixture(scope="module")
+def shared_folder():
+    """A folder that the unprivileged user (uid 65534) can enter (pytest's own are 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="ae-cache-faults-"))
+    folder.chmod(0o755)
+    (folder / "home").mkdir()
+    (folder / "home").chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def assert_kept_and_explained(result: dict, words: str, fix: str):
+    cache_lines = [line for line in result["printed"] if "cannot save" in line]
+    assert len(cache_lines) == 1, f"one line says what happened: {result['printed']}"
+    line = cache_lines[0]
+    assert words in line and fix in line and "kept in memory" in line, line
+    assert result["epochs"] == 1 and result["same_model"], "the trained model is returned"
+    assert result["files_after"] == result["files_before"], \
+        f"nothing partial is left: {result['files_before']} -> {result['files_after']}"
+
+
+@pytest.fixture(scope="module")
+def permission_faults(shared_folder):
+    tmp = shared_folder
+    existing, parent = tmp / "existing-cache", tmp / "parent"
+    existing.mkdir()
+    parent.mkdir()
+    existing.chmod(0o555)                     # made read-only after creating it
+    parent.chmod(0o555)
+    try:
+        yield run_as(AS_A_USER, {"existing": str(existing), "cannot create": str(parent / "cache")},
+                     tmp / "home")
+    finally:
+        existing.chmod(0o755)
+        parent.chmod(0o755)
+
+
+@pytest.mark.parametrize("case", ["existing", "cannot create"])
+def test_cache_without_write_permission_keeps_the_model(case, permission_faults):
+    result = permission_faults[case]
+    assert not result["writable"], "the test must run as a user who cannot write there"
+    assert_kept_and_explained(result, "(no permission to write there)",
+                              "set AE_CACHE_DIR to a folder you can write to")
+
+
+@pytest.fixture(scope="module")
+def mount_faults(shared_folder):
+    tmp = shared_folder
+    read_only, full = tmp / "read-only", tmp / "full"
+    read_only.mkdir()
+    full.mkdir()
+    # a tmpfs made read-only after creating cache/ in it, and a 64 KB tmpfs that the 400 KB
+    # checkpoint cannot fit into
+    setup = (f"mount -t tmpfs -o size=1m tmpfs {read_only} && mkdir {read_only}/cache && "
+             f"mount -o remount,ro {read_only} && "
+             f"mount -t tmpfs -o size=64k tmpfs {full} && mkdir {full}/cache")
+    return run_as(WITH_MOUNTS, {"read-only": f"{read_only}/cache", "full": f"{full}/cache"},
+                  tmp / "home", setup)
+
+
+def test_cache_on_a_read_only_file_system_keeps_the_model(mount_faults):
+    result = mount_faults["read-only"]
+    assert result["read_only"], "the folder must really be on a read-only mount"
+    assert_kept_and_explained(result, "(it is on a read-only file system)",
+                              "set AE_CACHE_DIR to a folder you can write to")
+
+
+def test_cache_on_a_full_disk_keeps_the_model_and_leaves_no_partial_file(mount_faults):
+    assert_kept_and_explained(mount_faults["full"], "(the disk is full)",
+                              "free some space, or set AE_CACHE_DIR to a folder on another disk")
 
 
 def test_the_cache_reports_what_it_did_as_data(cache_dir, capsys):

@@ -109,8 +109,11 @@ def test_contraction_control_reacts_to_every_control(control):
 
 
 def test_contraction_control_rejects_nonsense(control):
-    for args in [(0.5, 0, 0.05), (0.0, -1, 0.05), (0.0, 10 ** 6, 0.05), (0.0, 0, math.nan), (0.0, 0, 0.0)]:
-        with pytest.raises(ValueError):
+    for args in [(0.5, 0, 0.05), (0.0, -1, 0.05), (0.0, 10 ** 6, 0.05), (0.0, 0, math.nan), (0.0, 0, 0.0),
+                 ([0.0], 0, 0.05), ({}, 0, 0.05), (0.0, True, 0.05), (0.0, "3", 0.05), (0.0, 0, "0.1")]:
+        with pytest.raises(ValueError):           # wrong types too: not a TypeError or KeyError
             control.compute(*args)
+    with pytest.raises(ValueError, match=r"λ must be one of the trained values \[0.0, 1.0\], got \[0.0\]"):
+        control.show([0.0], 0, 0.05)
     with pytest.raises(ValueError):
         widgets.ContractionControl({}, torch.rand(3, 784))

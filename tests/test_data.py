@@ -1,7 +1,9 @@
 """The data module: the bundled subset, and the torchvision path for full MNIST/Fashion-MNIST
 tested offline on small IDX files that the tests write themselves."""
+import errno
 import gzip
 import shutil
+import socket
 
 import numpy as np
 import pytest
@@ -109,7 +111,68 @@ def test_no_network_falls_back_to_subset_with_the_reason(tmp_path, capsys, monke
     data = D.load_data("mnist", data_dir=tmp_path)
     out = capsys.readouterr().out
     assert data.source == "subset"
-    assert "could not be downloaded" in out and "Using the bundled" in out
+    assert "downloading failed: the download server could not be reached (Connection refused)" in out
+    assert "Using the bundled" in out
+
+
+def unreachable_network(*args, **kwargs):
+    raise OSError(errno.ENETUNREACH, "Network is unreachable")
+
+
+def no_name_lookup(*args, **kwargs):
+    raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+
+@pytest.mark.parametrize("where, fault, cause", [
+    ("create_connection", unreachable_network, "Network is unreachable"),
+    ("getaddrinfo", no_name_lookup, "Temporary failure in name resolution"),
+])
+def test_offline_message_gives_the_cause_not_torchvisions_first_line(where, fault, cause, tmp_path,
+                                                                     capsys, monkeypatch):
+    """No network, as a laptop without Wi-Fi meets it: the socket layer fails."""
+    monkeypatch.setattr(socket, where, fault)
+    data = D.load_data("mnist", data_dir=tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert data.source == "subset"
+    assert f"downloading failed: no network connection ({cause})" in lines[0]
+    assert "Error downloading" not in lines[0], "torchvision's first line says nothing"
+    assert f"copy the files {', '.join(D.IDX_FILES)} into {tmp_path / 'MNIST' / 'raw'}" in lines[0]
+
+
+def test_only_the_test_files_present_says_which_files_are_missing(tmp_path, capsys, monkeypatch):
+    raw = tmp_path / "MNIST" / "raw"
+    fake_idx_set(raw)
+    for name in D.IDX_FILES[:2]:
+        (raw / name).unlink()
+    D.load_data("mnist", data_dir=tmp_path, download=False)
+    out = capsys.readouterr().out
+    assert "MNIST is incomplete in" in out
+    assert "(missing: train-images-idx3-ubyte, train-labels-idx1-ubyte)" in out
+    monkeypatch.setattr(socket, "create_connection", unreachable_network)
+    monkeypatch.setattr(socket, "getaddrinfo", unreachable_network)
+    data = D.load_data("mnist", data_dir=tmp_path)
+    out = capsys.readouterr().out
+    assert data.source == "subset" and "missing: train-images-idx3-ubyte" in out
+    assert "no network connection (Network is unreachable)" in out
+
+
+def test_download_failure_finds_the_root_cause():
+    try:
+        try:
+            raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+        except OSError as err:
+            raise RuntimeError("") from err
+    except RuntimeError as err:
+        chained = err
+    assert D.download_failure(chained) == \
+        "the download server could not be reached (ConnectionResetError: [Errno 104] Connection reset by peer)"
+    assert D.download_failure(RuntimeError("File not found or corrupted.")) == \
+        "RuntimeError: File not found or corrupted."
+    assert D.download_failure(EOFError()) == "EOFError"
+
+
+REPAIR = "To repair it, put a good copy of"
+OFFLINE = "until then, AE_DATA=subset runs the course on the bundled digits"
 
 
 def test_truncated_file_is_an_error_naming_it(tmp_path):
@@ -117,8 +180,9 @@ def test_truncated_file_is_an_error_naming_it(tmp_path):
     fake_idx_set(raw)
     victim = raw / "train-images-idx3-ubyte"
     victim.write_bytes(victim.read_bytes()[:-100])
-    with pytest.raises(D.DataFileError, match=r"train-images-idx3-ubyte.*truncated.*Delete"):
+    with pytest.raises(D.DataFileError, match=r"train-images-idx3-ubyte.*truncated.*To repair") as err:
         D.load_data("mnist", data_dir=tmp_path, download=False)
+    assert f"{REPAIR} train-images-idx3-ubyte into {raw}" in str(err.value) and OFFLINE in str(err.value)
 
 
 def test_file_that_is_not_idx_is_an_error(tmp_path):
@@ -127,3 +191,38 @@ def test_file_that_is_not_idx_is_an_error(tmp_path):
     (raw / "t10k-labels-idx1-ubyte").write_bytes(b"<html>not found</html>")
     with pytest.raises(D.DataFileError, match="t10k-labels-idx1-ubyte is not an IDX file"):
         D.load_data("mnist", data_dir=tmp_path, download=False)
+
+
+def test_empty_file_is_an_error_naming_it(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    fake_idx_set(raw)
+    (raw / "train-labels-idx1-ubyte").write_bytes(b"")
+    with pytest.raises(D.DataFileError, match="train-labels-idx1-ubyte is not an IDX file"):
+        D.load_data("mnist", data_dir=tmp_path, download=False)
+
+
+def test_images_and_labels_whose_counts_disagree_are_an_error_naming_both(tmp_path):
+    """Two valid IDX files from different copies: 10 test images, 5 test labels."""
+    raw = tmp_path / "MNIST" / "raw"
+    fake_idx_set(raw, n_test=10)
+    D.write_idx_file(raw / "t10k-labels-idx1-ubyte", np.arange(5, dtype=np.uint8))
+    with pytest.raises(D.DataFileError) as err:
+        D.load_data("mnist", data_dir=tmp_path, download=False)
+    message = str(err.value)
+    assert f"{raw / 't10k-images-idx3-ubyte'} holds 10 images but " \
+           f"{raw / 't10k-labels-idx1-ubyte'} holds 5 labels" in message
+    assert "To repair them, put a good copy of t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte" in message
+    assert OFFLINE in message
+
+
+def test_images_that_are_not_28x28_are_an_error(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    fake_idx_set(raw)
+    D.write_idx_file(raw / "train-images-idx3-ubyte", np.zeros((12, 32, 32), dtype=np.uint8))
+    with pytest.raises(D.DataFileError, match=r"shape \(32, 32\), not 28x28"):
+        D.load_data("mnist", data_dir=tmp_path, download=False)
+
+
+def test_source_of_the_wrong_type_is_a_clear_error():
+    with pytest.raises(ValueError, match="subset, mnist, fashion"):
+        D.load_data(5)

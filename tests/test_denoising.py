@@ -127,8 +127,9 @@ def test_filter_browser_pages(two_models):
     assert np.allclose(browser.last["B"], expected)
     browser.page.value = 0
     assert np.allclose(browser.last["A"], filter_mosaic(first_layer_filters(a)[:8].numpy(), 4, 8))
-    with pytest.raises(ValueError, match="page"):
-        browser.show(3)
+    for bad in (3, -1, True, "1", None, 1.0):
+        with pytest.raises(ValueError, match="page must be a whole number from 0 to 2"):
+            browser.show(bad)
     with pytest.raises(ValueError):
         widgets.FilterBrowser({})
 

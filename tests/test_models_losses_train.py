@@ -225,3 +225,75 @@ def test_training_progress_leaves_no_trace_in_a_saved_notebook():
 def test_progress_bar_outside_a_notebook_counts_the_epochs():
     assert list(train.progress_bar(3, "x")) == [0, 1, 2]
     assert list(train.progress_bar(2, "x", enabled=False)) == [0, 1]
+
+
+# --- nonsense arguments: a ValueError naming the argument and what is allowed --------------------
+
+X = torch.rand(32, 784, generator=torch.Generator().manual_seed(2))
+BAD_FIT_ARGUMENTS = [
+    (dict(batch_size=-5), "batch_size must be a whole number >= 1, got -5"),
+    (dict(batch_size=0), "batch_size must be a whole number >= 1, got 0"),
+    (dict(batch_size=2.5), "batch_size must be a whole number >= 1"),
+    (dict(batch_size="128"), "batch_size must be a whole number >= 1"),
+    (dict(epochs=0), "epochs must be a whole number >= 1, got 0"),
+    (dict(epochs=-1), "epochs must be a whole number >= 1"),
+    (dict(epochs=True), "epochs must be a whole number >= 1"),
+    (dict(lr=0), "lr must be a finite number > 0"),
+    (dict(lr=-1e-3), "lr must be a finite number > 0"),
+    (dict(lr=float("nan")), "lr must be a finite number > 0"),
+    (dict(lr=float("inf")), "lr must be a finite number > 0"),
+    (dict(weight_decay=-0.1), "weight_decay must be a finite number >= 0"),
+    (dict(seed=-1), "seed must be a whole number >= 0"),
+    (dict(schedule="step"), "schedule must be one of [None, 'cosine']"),
+    (dict(x_train=torch.zeros(0, 784)), "x_train must be a 2-D tensor (images, pixels) with at least one image, got (0, 784)"),
+    (dict(x_train=torch.zeros(784)), "x_train must be a 2-D tensor"),
+    (dict(x_train=[[0.0] * 784]), "x_train must be a 2-D tensor (images, pixels) with at least one image, got list"),
+    (dict(x_val=torch.zeros(0, 784)), "x_val must be a 2-D tensor"),
+    (dict(x_val=torch.zeros(4, 10)), "x_val must have as many columns as x_train (784), got 10"),
+]
+
+
+@pytest.mark.parametrize("bad, message", BAD_FIT_ARGUMENTS, ids=lambda v: str(v)[:40])
+def test_fit_refuses_nonsense_before_training(bad, message):
+    train.set_seed(0)
+    ae = models.Autoencoder([784, 8, 2])
+    before = {k: v.clone() for k, v in ae.state_dict().items()}
+    arguments = dict(x_train=X, epochs=1, batch_size=16, progress=False) | bad
+    with pytest.raises(ValueError) as err:
+        train.fit(ae, arguments.pop("x_train"), **arguments)
+    assert message in str(err.value)
+    assert all(torch.equal(before[k], v) for k, v in ae.state_dict().items()), "nothing trained"
+
+
+def test_a_bad_batch_size_caches_nothing(cache_dir, tiny_data):
+    from helpers.cache import trained_autoencoder
+    with pytest.raises(ValueError, match="batch_size"):
+        trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, batch_size=-5, verbose=False)
+    assert not list(cache_dir.glob("*.pt")), "no untrained model may be cached"
+
+
+@pytest.mark.parametrize("sizes", [[784, 0, 2], [784, -3], [784], "784-2", [784, 2.5], [784, True]])
+def test_nonsense_layer_sizes_are_a_clear_error(sizes):
+    with pytest.raises(ValueError, match="sizes must be a list of at least 2 whole numbers >= 1"):
+        models.Autoencoder(sizes)
+
+
+def test_trained_functions_check_their_sizes(cache_dir, tiny_data):
+    from helpers import cache, contractive, corruption, sparsity, stacked, vae
+    with pytest.raises(ValueError, match="sizes must start with the input size of the images, 784"):
+        cache.trained_autoencoder("t", tiny_data, [100, 8, 2], verbose=False)
+    with pytest.raises(ValueError, match="hidden must be a whole number >= 1, got 0"):
+        corruption.trained_denoising_autoencoder("t", tiny_data, 0, verbose=False)
+    with pytest.raises(ValueError, match="hidden must be a whole number >= 1"):
+        sparsity.trained_sparse_autoencoder("t", tiny_data, -4, "kl", 1.0, rho=0.05, verbose=False)
+    with pytest.raises(ValueError, match="weight must be a finite number >= 0"):
+        sparsity.trained_sparse_autoencoder("t", tiny_data, 8, "l1", float("nan"), verbose=False)
+    with pytest.raises(ValueError, match="hidden must be a whole number >= 1"):
+        contractive.trained_cae("t", tiny_data, hidden=0, verbose=False)
+    with pytest.raises(ValueError, match="sizes must be a list of at least 3 whole numbers"):
+        vae.trained_vae("t", tiny_data, [784, 2], verbose=False)
+    with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
+        vae.trained_vae("t", tiny_data, [784, 8, 2], beta=-1.0, verbose=False)
+    with pytest.raises(ValueError, match="stage must be a whole number from 1 to 2"):
+        stacked.greedy_stage("t", tiny_data, [784, 8, 4], "1", verbose=False)
+    assert not list(cache_dir.glob("*.pt"))

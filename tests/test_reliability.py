@@ -2,11 +2,12 @@
 are in test_data.py and test_cache.py; widget extremes in the widget tests)."""
 import json
 import os
+import queue
 import re
-import secrets
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -56,32 +57,71 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_make_lab_listens_on_localhost_only_and_needs_the_token(tmp_path):
-    port, token = free_port(), secrets.token_hex(8)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_DATA_DIR=str(tmp_path / "jd"))
-    lab = subprocess.Popen(["make", "-s", "lab", f"PORT={port}", f"TOKEN={token}", "LAB_ARGS=--no-browser"],
-                           cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
+LINK = re.compile(r"(http://127\.0\.0\.1:(\d+)/)lab\?token=([0-9a-f]+)")
+
+
+def test_make_lab_prints_a_link_that_logs_in_and_keeps_the_token_off_command_lines(tmp_path):
+    """`make lab` as a learner without a browser window runs it (WSL, a remote machine,
+    --no-browser): the printed link logs in, nothing else does, the token is in no process's
+    command line, the server listens on 127.0.0.1 only, and Ctrl-C stops everything cleanly."""
+    port, runtime = free_port(), tmp_path / "rt"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_RUNTIME_DIR=str(runtime),
+               JUPYTER_DATA_DIR=str(tmp_path / "jd"))
+    env.pop("JUPYTER_TOKEN", None)
+    log = open(tmp_path / "lab.log", "w")
+    # -o: the venv is installed already (make test needs it too): a test never re-runs pip.
+    lab = subprocess.Popen(["make", "-s", "-o", ".venv/.installed", "lab", f"PORT={port}",
+                            "LAB_ARGS=--no-browser"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=log, text=True, start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in lab.stdout], daemon=True).start()
+    started = []
     try:
-        base, deadline = f"http://127.0.0.1:{port}", time.time() + 90
-        while True:
+        printed, deadline, found = [], time.time() + 120, None
+        while found is None:
+            assert lab.poll() is None, f"make lab exited early: {printed}"
+            assert time.time() < deadline, f"no link printed within 120 s: {printed}"
             try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert lab.poll() is None, "make lab exited early"
-                assert time.time() < deadline, "JupyterLab did not start within 90 s"
-                time.sleep(0.5)
+                printed.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+            found = LINK.search(printed[-1])
+        base, link_port, token = found.group(1), int(found.group(2)), found.group(3)
+        assert link_port == port and len(token) >= 32
+        assert any("Open this link in your browser" in line for line in printed), printed
+
+        started = [psutil.Process(lab.pid), *psutil.Process(lab.pid).children(recursive=True)]
+        with urllib.request.urlopen(found.group(0), timeout=10) as page:      # the link itself
+            assert page.status == 200 and "JupyterLab" in page.read().decode()
+        status = urllib.request.Request(f"{base}api/status", headers={"Authorization": f"token {token}"})
+        assert json.load(urllib.request.urlopen(status, timeout=10))["started"]
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(f"{base}/api/contents", timeout=5)
+            urllib.request.urlopen(f"{base}api/contents", timeout=5)
         assert refused.value.code == 403, "without the token the server must refuse"
-        listening = {c.laddr.ip for p in [psutil.Process(lab.pid), *psutil.Process(lab.pid).children(recursive=True)]
-                     for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+
+        with_token = []
+        for process in psutil.process_iter(["pid", "cmdline"]):
+            if token in " ".join(process.info["cmdline"] or []):
+                with_token.append((process.info["pid"], process.info["cmdline"]))
+        assert not with_token, f"the token is readable in these command lines: {with_token}"
+        assert any("jupyterlab" in " ".join(p.cmdline()) for p in started), \
+            f"the server must be among make's processes: {[p.cmdline() for p in started]}"
+        listening = {c.laddr.ip for p in started for c in p.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
         assert listening == {"127.0.0.1"}, f"JupyterLab must listen on 127.0.0.1 only, not {listening}"
+
+        os.killpg(lab.pid, signal.SIGINT)                  # Ctrl-C in the terminal
+        gone, alive = psutil.wait_procs(started, timeout=60)
+        assert not alive, f"still running after Ctrl-C: {[p.cmdline() for p in alive]}"
+        assert not list(runtime.glob("jpserver-*.json")), "the server did not shut down cleanly"
     finally:
-        os.killpg(lab.pid, signal.SIGTERM)
+        for process in started:
+            if process.is_running():
+                process.kill()
+        if lab.poll() is None:
+            os.killpg(lab.pid, signal.SIGKILL)
         lab.wait(30)
+        log.close()
 
 
 # --- notebooks run twice in one kernel, and after a restart -------------------------------

@@ -111,6 +111,9 @@ def test_sparsity_control_switches_models():
     assert np.all(np.diff(control.last["rho_hat"]) >= 0)
     with pytest.raises(ValueError, match="no model"):
         control.show(0.3)
+    for bad in ([0.1], {}, None, "0.1"):                 # wrong types: still a ValueError
+        with pytest.raises(ValueError, match=r"choose one of \[0.05, 0.1, 0.2\]"):
+            control.compute(bad)
     with pytest.raises(ValueError):
         widgets.SparsityControl({}, x)
 

@@ -127,8 +127,8 @@ def test_stage_viewer_moves_through_every_stage():
         assert viewer.last["stage"] == k and viewer.last["mosaic"].shape == (56, 168)
         seen.add(viewer.picture.value)
     assert len(seen) == 3
-    for bad in (0, 4, math.nan):
-        with pytest.raises(ValueError):
+    for bad in (0, 4, math.nan, True, "2", None):
+        with pytest.raises(ValueError, match="stage must be a whole number from 1 to 3"):
             viewer.compute(bad)
 
 
@@ -141,6 +141,6 @@ def test_label_budget_control():
     control.budget.value = 50
     assert control.last["gain"] == pytest.approx(0.05) and control.picture.value != png
     assert "50 labels per class" in control.readout.value
-    for bad in (11, math.nan, None):
-        with pytest.raises(ValueError):
+    for bad in (11, math.nan, None, [10], {}, "10"):
+        with pytest.raises(ValueError, match=r"labels per class must be one of \[10, 50\]"):
             control.compute(bad)

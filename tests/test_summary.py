@@ -209,8 +209,9 @@ def test_model_comparison_rejects_nonsense(two_series_models, tiny_data):
     comparison = widgets.ModelComparison(two_series_models, x, samples, n=4)
     with pytest.raises(ValueError, match="between 0 and 1"):
         comparison.show("identity", "squash", float("nan"))
-    with pytest.raises(ValueError, match="unknown model"):
-        comparison.show("identity", "VAE, 3-D", 0.2)
+    for bad in ("VAE, 3-D", ["squash"], {}, None):
+        with pytest.raises(ValueError, match=r"unknown model .*; choose one of \['identity', 'squash'\]"):
+            comparison.show("identity", bad, 0.2)
     with pytest.raises(ValueError, match="samples"):
         widgets.ModelComparison(two_series_models, x, {"identity": samples["identity"]}, n=4)
     with pytest.raises(ValueError, match="shape"):

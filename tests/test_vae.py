@@ -207,8 +207,9 @@ def test_kl_weight_control(vae2):
     assert result["recon"].shape == (4, 784) and result["samples"].shape == (4, 784)
     assert np.allclose(control.scatter.get_offsets(), result["mu"].numpy())
     control.beta.value = 1.0
-    with pytest.raises(ValueError):
-        control.compute(2.0)
+    for bad in (2.0, [1.0], {}, None, "1.0"):
+        with pytest.raises(ValueError, match=r"beta must be one of the trained weights \[1.0, 4.0\]"):
+            control.compute(bad)
     with pytest.raises(ValueError):
         widgets.KLWeightControl({}, x, torch.arange(40) % 10)
 
@@ -222,6 +223,6 @@ def test_monte_carlo_control(vae2):
         assert control.compute(n).shape == (4,)
     assert control.picture.value != first
     assert control.compute(3000).std() < control.compute(1).std()
-    for bad in (0, -5, 2.5, 10 ** 9):
-        with pytest.raises(ValueError):
+    for bad in (0, -5, 2.5, 10 ** 9, True, "10", None, [10]):
+        with pytest.raises(ValueError, match="n \\(samples\\) must be a whole number from 1 to"):
             control.compute(bad)

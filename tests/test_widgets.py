@@ -43,6 +43,12 @@ def test_latent_explorer_rejects_nonsense(ae2, codes):
     explorer = widgets.LatentExplorer(ae2, *codes)
     with pytest.raises(ValueError, match="finite numbers"):
         explorer.show(float("nan"), 0.0)
+    for bad in (None, [1.0], "0.5", True, {}):           # wrong types: a ValueError, not a TypeError
+        for args in ((bad, 0.0), (0.0, bad)):
+            with pytest.raises(ValueError, match="z1 and z2 must be finite numbers"):
+                explorer.decode(*args)
+            with pytest.raises(ValueError, match="z1 and z2 must be finite numbers"):
+                explorer.show(*args)
     with pytest.raises(ValueError, match="2-D codes"):
         widgets.LatentExplorer(ae2, torch.zeros(10, 3), torch.zeros(10))
 
@@ -89,6 +95,20 @@ def test_embedding_comparison_rejects_nonsense(comparison):
         comparison.compute("2-D codes", 4, 30, 50)
     with pytest.raises(ValueError, match="points"):
         comparison.compute("2-D codes", 2, 30, 10_000)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("2-D codes", [2], 30, 50), r"latent size must be one of \[2, 4\], got \[2\]"),
+    (("2-D codes", {}, 30, 50), r"latent size must be one of \[2, 4\]"),
+    ((["2-D codes"], 2, 30, 50), r"method must be one of \['2-D codes', 't-SNE of the codes'\]"),
+    (("2-D codes", 2, 30, "50"), "points must be a whole number from 2 to 120, got '50'"),
+    (("2-D codes", 2, 30, None), "points must be a whole number from 2 to 120, got None"),
+    (("t-SNE of the codes", 2, None, 50), r"perplexity \(below the number of points, 50\) must be a whole number from 1 to 49"),
+    (("t-SNE of the codes", 2, "30", 50), "perplexity"),
+])
+def test_embedding_comparison_wrong_types_are_value_errors(comparison, args, message):
+    with pytest.raises(ValueError, match=message):
+        comparison.compute(*args)
 
 
 # --- what every widget shares: one base -----------------------------------------------------

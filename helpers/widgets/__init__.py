@@ -1,4 +1,5 @@
-"""Interactive widgets, one module per notebook, all built on one small base (`base.Widget`).
+"""Interactive widgets, one module per notebook, all built on one small base (`base.Widget`),
+and `drawing` (the drawing pad of 01, 02, 06, and the views it drives).
 
 Each widget is an ipywidgets box: display it by leaving it as a cell's last value. Each has
 `controls` ({name: control}, each also an attribute: `explorer.z1`), a `picture` (the
@@ -10,6 +11,8 @@ a new figure on every move. A widget never moves the model it is given to anothe
 Figures here are made with matplotlib.figure.Figure, not pyplot, so the notebook does not also
 show them as static images: they reach the page only as the widget's PNG. What a widget and a
 notebook both draw (filter mosaics, posterior ellipses, the stage diagram) is in helpers.plots.
+The drawing views follow the drawing pad instead of sliders; they too have `controls` (the
+noise controls of notebook 02's view, none for the others) and a `picture`.
 """
 from .base import Widget  # noqa: F401
 from .vanilla import EmbeddingComparison, LatentExplorer  # noqa: F401
@@ -19,3 +22,4 @@ from .sparse import KLExplorer, SparsityControl  # noqa: F401
 from .contractive import ContractionControl  # noqa: F401
 from .stacked import LabelBudgetControl, StageViewer  # noqa: F401
 from .summary import ModelComparison  # noqa: F401
+from .drawing import DrawingPad, DrawnCode, DrawnDenoising, DrawnPosterior  # noqa: F401

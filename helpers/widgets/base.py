@@ -72,13 +72,13 @@ class LatentSliders(Widget):
     @torch.no_grad()
     def decode(self, z1: float, z2: float) -> np.ndarray:
         """The decoder's image (28x28, values in [0, 1]) of the code (z1, z2)."""
+        _check_finite(z1, z2)
         z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device_of(self.model))
         return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
 
     def show(self, z1: float, z2: float) -> None:
         """Decode (z1, z2), clamped to the sliders' range, and update the picture."""
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (z1, z2)):
-            raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
+        _check_finite(z1, z2)
         z1 = min(max(z1, self.z1.min), self.z1.max)
         z2 = min(max(z2, self.z2.min), self.z2.max)
         self.last_image = self.decode(z1, z2)
@@ -86,6 +86,12 @@ class LatentSliders(Widget):
         self.marker.set_offsets([[z1, z2]])
         self.caption.set_text(self.caption_format.format(z1, z2))
         self.picture.value = self.redraw.png()
+
+
+def _check_finite(z1, z2) -> None:
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in (z1, z2)):
+        raise ValueError(f"z1 and z2 must be finite numbers, got {z1!r} and {z2!r}")
 
 
 def half_width_slider(name: str, value: float, low: float, high: float, step: float) -> widgets.FloatSlider:

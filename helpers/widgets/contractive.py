@@ -9,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..contractive import code_sensitivity, mean_jacobian_norm
+from ..errors import check_int, is_one_of
 from ..losses import mse_per_pixel
 from ..models import device_of, reconstruct_all
 from ..plots import figure_to_png
@@ -63,10 +64,9 @@ class ContractionControl(Widget):
     @torch.no_grad()
     def compute(self, lam: float, index: int, sigma: float) -> dict:
         """Numbers and images for one choice of the controls."""
-        if lam not in self.models:
+        if not is_one_of(lam, self.models):
             raise ValueError(f"λ must be one of the trained values {list(self.models)}, got {lam!r}")
-        if not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.x):
-            raise ValueError(f"digit index must be an integer in [0, {len(self.x) - 1}], got {index!r}")
+        check_int("digit index", index, minimum=0, maximum=len(self.x) - 1)
         if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and 0 < sigma <= 1):
             raise ValueError(f"noise σ must be a number in (0, 1], got {sigma!r}")
         model = self.models[lam]

@@ -9,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..corruption import NOISE_KINDS, check_noise, corrupt
+from ..errors import check_int
 from ..losses import mse_per_pixel
 from ..models import first_layer_filters, reconstruct_all
 from ..plots import FastRedraw, figure_to_png, filter_mosaic, image_rows
@@ -110,8 +111,7 @@ class FilterBrowser(Widget):
 
     def compute(self, page: int) -> dict:
         """{model name: mosaic image of that page's filters, each scaled to [-1, 1]}."""
-        if not isinstance(page, (int, np.integer)) or not 0 <= page < self.n_pages:
-            raise ValueError(f"page must be an integer from 0 to {self.n_pages - 1}, got {page!r}")
+        check_int("page", page, minimum=0, maximum=self.n_pages - 1)
         units = slice(page * self.per_page, min((page + 1) * self.per_page, self.n_units))
         return {name: filter_mosaic(f[units], self.ncols, self.per_page) for name, f in self.filters.items()}
 

@@ -7,6 +7,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import is_one_of
 from ..divergences import bhattacharyya_gaussian, gaussian_pdf, kl_gaussian
 from ..models import encode_all, first_layer_filters
 from ..plots import figure_to_png, filter_mosaic
@@ -104,7 +105,7 @@ class SparsityControl(Widget):
     def compute(self, rho: float) -> dict:
         """Histogram (share of activations per bin), sorted rho_hat_j, their mean, and the
         filter mosaic of the model trained with target `rho`."""
-        if rho not in self.stats:
+        if not is_one_of(rho, self.stats):
             raise ValueError(f"no model was trained for rho={rho!r}: choose one of {self.rhos}")
         s = self.stats[rho]
         counts, _ = np.histogram(s["hidden"], self.bins)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..errors import check_int
 from ..losses import mse_per_pixel
 from ..models import device_of
 from ..plots import draw_stage_diagram, figure_to_png
@@ -33,8 +34,7 @@ class StageViewer(Widget):
 
     @torch.no_grad()
     def compute(self, stage: int) -> dict:
-        if not (isinstance(stage, (int, np.integer)) and 1 <= stage <= len(self.stages)):
-            raise ValueError(f"stage must be an integer 1..{len(self.stages)}, got {stage!r}")
+        check_int("stage", stage, minimum=1, maximum=len(self.stages))
         model = self.stages[stage - 1]
         rebuilt = model.reconstruct(self.x.to(device_of(model)), stage).cpu()
         mosaic = torch.cat([torch.cat(list(self.x.reshape(-1, 28, 28)), dim=1),

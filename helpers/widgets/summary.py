@@ -6,6 +6,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..corruption import check_noise, masking_noise
+from ..errors import is_one_of
 from ..losses import mse_per_pixel
 from ..plots import FastRedraw, image_rows
 from .base import Widget
@@ -55,7 +56,7 @@ class ModelComparison(Widget):
         """{"masked", "A", "B": (n, 784) tensors, "errors": {"masked", "A", "B": MSE per pixel
         against the clean digits}}. The mask is seeded: the same level gives the same input."""
         for name in (first, second):
-            if name not in self.models:
+            if not is_one_of(name, self.models):
                 raise ValueError(f"unknown model {name!r}; choose one of {list(self.models)}")
         check_noise("masking", level)
         masked = masking_noise(self.images, level, torch.Generator().manual_seed(self.seed))

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..errors import check_int, is_one_of
 from ..gaussians import kl_direction_fits
 from ..models import decode_all, encode_all
 from ..plots import FastRedraw, as_images, code_scatter, figure_to_png, posterior_ellipses
@@ -128,7 +129,7 @@ class KLWeightControl(Widget):
 
     def compute(self, beta: float) -> dict:
         """Reconstructions of the first test images, samples, codes and loss terms for beta."""
-        if beta not in self.models:
+        if not is_one_of(beta, self.models):
             raise ValueError(f"beta must be one of the trained weights {list(self.models)}, got {beta!r}")
         if beta not in self._cache:
             model = self.models[beta]
@@ -177,8 +178,7 @@ class MonteCarloControl(Widget):
 
     def compute(self, n: int) -> np.ndarray:
         """`repeats` estimates of log P(X) (nats) with n prior samples each."""
-        if not isinstance(n, (int, np.integer)) or n < 1 or n > 10 ** 6:
-            raise ValueError(f"n must be a whole number of samples between 1 and 10^6, got {n!r}")
+        check_int("n (samples)", n, minimum=1, maximum=10 ** 6)
         if n not in self._cache:
             g = torch.Generator().manual_seed(self.seed + n)
             self._cache[n] = np.array([log_likelihood_prior_sampling(self.vae, self.x, n, g).item()

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..errors import check_choice, check_int
 from ..evaluate import PCACodec
 from ..models import encode_all
 from ..plots import code_scatter, figure_to_png
@@ -88,21 +89,17 @@ class EmbeddingComparison(Widget):
 
     def compute(self, method: str, latent: int, perplexity: int, n_points: int) -> dict:
         """2-D positions of the first n_points held-out images for PCA and the autoencoder."""
-        if method not in self.METHODS:
-            raise ValueError(f"method must be one of {self.METHODS}, got {method!r}")
-        if latent not in self.codes:
-            raise ValueError(f"latent size must be one of {sorted(self.codes)}, got {latent!r}")
-        if not 2 <= n_points <= len(self.labels):
-            raise ValueError(f"points must be between 2 and {len(self.labels)}, got {n_points}")
+        check_choice("method", method, self.METHODS)
+        check_choice("latent size", latent, sorted(self.codes))
+        check_int("points", n_points, minimum=2, maximum=len(self.labels))
         if method == self.METHODS[0]:
             if latent != 2:
                 raise ValueError("Only 2-D codes can be drawn directly: pick latent size 2, "
                                  "or t-SNE for larger codes")
             positions = {name: c[:n_points] for name, c in self.codes[2].items()}
         else:
-            if not 1 <= perplexity < n_points:
-                raise ValueError(f"perplexity must be at least 1 and below the number of "
-                                 f"points ({n_points}), got {perplexity}")
+            check_int(f"perplexity (below the number of points, {n_points})", perplexity,
+                      minimum=1, maximum=n_points - 1)
             positions = {name: self._tsne(name, latent, perplexity, n_points)
                          for name in ("PCA", "autoencoder")}
         return dict(positions, labels=self.labels[:n_points])

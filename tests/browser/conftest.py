@@ -1,22 +1,14 @@
 """Fixtures of the browser tests: one JupyterLab server and one headless Chromium per session.
 
-The tests here carry the `browser` marker and run LAST (hook below): `make test` runs the
-notebooks through nbval first, which fills the model cache data/cache/, so the notebooks opened
-in the browser load their models instead of training them again.
+The tests here carry the `browser` marker and run LAST (tests/conftest.py orders them): `make
+test` runs the notebooks through nbval first, which fills the model cache data/cache/, so the
+notebooks opened in the browser load their models instead of training them again.
 """
 import shutil
 
 import pytest
 
 import lab_browser
-
-
-def pytest_collection_modifyitems(config, items):
-    """Move the browser tests after every other test, keeping each group's order."""
-    browser = [item for item in items if item.get_closest_marker("browser")]
-    if browser:
-        others = [item for item in items if not item.get_closest_marker("browser")]
-        items[:] = others + browser
 
 
 @pytest.fixture(scope="session")

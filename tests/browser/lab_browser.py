@@ -74,16 +74,17 @@ class Lab:
             self.process.kill()
 
 
-def start_lab(root: Path, home: Path, timeout: float = 90) -> Lab:
+def start_lab(root: Path, home: Path, timeout: float = 90, env: dict | None = None) -> Lab:
     """Serve `root` with JupyterLab; `home` holds its config, settings and log (both temporary).
-    The kernels inherit this process's environment, so AE_CACHE_DIR/AE_DATA apply to them."""
+    The kernels inherit this process's environment, so AE_CACHE_DIR/AE_DATA apply to them, and
+    `env` adds variables (AE_STYLE=projector, say)."""
     (home / "cfg" / "labconfig").mkdir(parents=True, exist_ok=True)
     (home / "cfg" / "labconfig" / "page_config.json").write_text(json.dumps(PAGE_CONFIG))
     for name, values in LAB_SETTINGS.items():
         path = home / "settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "cfg"),
+    env = dict(os.environ, **(env or {}), JUPYTER_CONFIG_DIR=str(home / "cfg"),
                JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "rt"),
                PYDEVD_DISABLE_FILE_VALIDATION="1")
     with socket.socket() as s:
@@ -201,8 +202,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def open_notebook(page, lab: Lab, name: str, timeout_ms: int = 120_000) -> None:
     """Open notebooks `name` in JupyterLab and wait until its kernel is idle."""
     page.goto(lab.url(name))
-    page.wait_for_function(
-        f"() => {{ const w = {_NOTEBOOK}; return w?.context?.path === {json.dumps(name)} &&"
+    page.wait_for_function(            # window.jupyterapp appears once the page's scripts ran
+        f"() => {{ const w = window.jupyterapp?.shell.currentWidget; return w?.context?.path === {json.dumps(name)} &&"
         " w.sessionContext?.session?.kernel?.status === 'idle'; }", timeout=timeout_ms)
     page.evaluate(_RECORD_ERRORS)
 
@@ -348,6 +349,34 @@ def exercise_controls(view, timeout_s: float = 300) -> list[str]:
     if left:
         done.append(f"{left} slider(s) stayed disabled whatever the other controls were set to")
     return done
+
+
+def move_one_control(view, timeout_s: float = 300) -> str:
+    """Move the first enabled slider of a widget view one step with the keyboard (back one step
+    when it sits at its maximum), or, in a widget without sliders, click the first toggle button
+    not selected; then wait until the view shows a new picture. Returns what was done."""
+    handles = view.locator(".noUi-handle")
+    for i in range(handles.count()):
+        handle = handles.nth(i)
+        if _control_disabled(handle):
+            continue
+        label = handle.evaluate("""(h) => (h.closest('.widget-slider, .jupyter-widgets')
+            ?.querySelector('.widget-label')?.textContent || '').trim()""") or str(i)
+        now, high = (float(handle.get_attribute(a) or 0) for a in ("aria-valuenow", "aria-valuemax"))
+        press = "ArrowLeft" if now >= high else "ArrowRight"
+        before = signature(view)
+        handle.focus()
+        handle.press(press)
+        _wait_for_change(view, before, f"slider '{label}' ({press})", timeout_s)
+        return f"slider {label}: {press} -> {handle.get_attribute('aria-valuenow')}"
+    buttons = view.locator(".widget-toggle-buttons button:not(.mod-active):not([disabled])")
+    if buttons.count():
+        name = buttons.first.text_content().strip()
+        before = signature(view)
+        buttons.first.click()
+        _wait_for_change(view, before, f"toggle button {name!r}", timeout_s)
+        return f"toggle button: {name}"
+    raise AssertionError("the widget has no enabled slider or toggle button")
 
 
 def _choices(kind: str, group) -> list:

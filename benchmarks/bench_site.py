@@ -1,0 +1,77 @@
+"""The website (`make site`): how long it takes to build with a filled model cache, and how fast
+a browser decoder redraws.
+
+1. Build time: `python -m website.build` in a fresh process, wall seconds, with the model cache
+   as it is (fill it first, e.g. with `make test` or one `make site`). The build prints its
+   own split: executing the notebooks (including the widgets' export) and Sphinx.
+2. Slider-to-canvas latency: build/site/ served on 127.0.0.1, notebook 01's page opened in
+   headless Chromium with every outside request aborted; the z1 and z2 sliders of the latent
+   explorer are moved MOVES times with the arrow keys. The page itself measures, for each
+   move, the ms from the input event (event.timeStamp) to the end of drawing the new digit on
+   its canvas (decoder forward pass included). Target: 95th percentile within one frame, 16 ms.
+
+`python -m benchmarks site --latency-only` skips the build (uses build/site/ as it is).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+import lab_browser  # noqa: E402
+import site_browser  # noqa: E402
+
+MOVES = 40
+TARGET_P95_MS = 16
+PAGE = "notebooks/01_vanilla_autoencoder.html"
+
+
+def build_time() -> float:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "website.build"], cwd=REPO, env=env, check=True)
+    return time.perf_counter() - started
+
+
+def latency(moves: int = MOVES) -> np.ndarray:
+    from playwright.sync_api import sync_playwright
+    chromium = lab_browser.find_chromium()
+    if chromium is None:
+        raise SystemExit("Chromium is missing: " + lab_browser.INSTALL_HINT)
+    server = site_browser.serve(site_browser.SITE)
+    try:
+        with sync_playwright() as p:
+            browser, context = site_browser.offline_context(p, chromium, server.base)
+            page, log = site_browser.open_offline(context, f"{server.base}/{PAGE}")
+            page.locator("figure.aew-decoder").first.scroll_into_view_if_needed()
+            site_browser.slider_latency(page, 8)                 # warm-up: JIT, first draws
+            timings = np.array(site_browser.slider_latency(page, moves))
+            browser.close()
+    finally:
+        server.stop()
+    if log.outside or log.errors:
+        raise SystemExit(f"the page asked outside the site or logged errors: {log.outside[:3]} {log.errors[:3]}")
+    return timings
+
+
+def main() -> None:
+    if "--latency-only" not in sys.argv:
+        seconds = build_time()
+        print(f"site build (warm model cache): {seconds:.0f} s")
+    elif not (site_browser.SITE / "index.html").exists():
+        raise SystemExit("build/site/ is missing: run `make site` first")
+    timings = latency()
+    p50, p95 = np.percentile(timings, [50, 95])
+    print(f"slider-to-canvas latency on {PAGE}: median {p50:.1f} ms, 95th percentile {p95:.1f} ms, "
+          f"max {timings.max():.1f} ms over {len(timings)} moves (target: 95th percentile "
+          f"<= {TARGET_P95_MS} ms): {'ok' if p95 <= TARGET_P95_MS else 'SLOWER THAN TARGET'}")
+
+
+if __name__ == "__main__":
+    main()

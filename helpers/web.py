@@ -1,0 +1,580 @@
+"""The course as a website: what the kernel does while `make site` executes a notebook.
+
+`make site` (website/build.py) runs each notebook with `enable(...)` as a hidden first cell and
+`export_widgets()` as a hidden last cell. Nothing here changes what a notebook computes:
+
+- every matplotlib figure shown inline gets a text alternative (`describe_figure`), stored in
+  the output's metadata, which the website uses as the image's alt text;
+- every course widget that is displayed gets a placeholder in its output; at the end of the
+  notebook `export_widgets()` turns each one into a web form that moves without a kernel:
+    "decoder"  the latent explorers (01, 06): the decoder's weights in float16, its background
+               picture and the sliders' ranges; the page runs the forward pass itself;
+    "frames"   the other widgets: the widget's own controls are set to each value of a grid
+               (`GRIDS`) and its own picture and texts are saved, so the page plays them back;
+    "static"   any other widget: its picture as executed and one line saying that it moves in
+               JupyterLab.
+  Frames come from the widget object itself (the same class and code path as in JupyterLab),
+  so the notebook and its web page cannot drift apart.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .tensors import to_numpy
+
+ALL = "all"          # a grid entry: every value the control offers
+
+# Which values of each control the website precomputes, per widget class. A widget absent from
+# this table (and not a latent explorer) gets the static form. Each entry is a list of
+# sub-grids (their union is precomputed); a control missing from a sub-grid keeps its value.
+# "note" is the one line the page shows when the grid is smaller than the widget's.
+GRIDS = {
+    "NoiseExplorer": {"grids": [{"kind": ALL, "level": ALL}]},
+    "FilterBrowser": {"grids": [{"page": ALL}]},
+    "SparsityControl": {"grids": [{"rho": ALL}]},
+    "StageViewer": {"grids": [{"stage": ALL}]},
+    "LabelBudgetControl": {"grids": [{"budget": ALL}]},
+    "KLWeightControl": {"grids": [{"beta": ALL}]},
+    # Its picture greys every n computed so far: visit all n once first, so that each frame
+    # shows the same picture whatever order a reader moves the slider in.
+    "MonteCarloControl": {"grids": [{"n": ALL}], "warm_up": True},
+    "KLExplorer": {
+        "grids": [{"mu_q": [v / 2 for v in range(-8, 9)], "sigma_q": [0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}],
+        "note": "On this page p stays as set in the notebook, μ_q moves in steps of 0.5 and σ_q "
+                "takes 0.25, 0.5, 1, 1.5, ..., 3; every value moves in JupyterLab."},
+    "KLDirectionDemo": {
+        "grids": [{"separation": [0.5] + [float(v) for v in range(1, 11)],
+                   "weight": [0.05] + [v / 10 for v in range(1, 10)] + [0.95]}],
+        "note": "On this page the separation moves in steps of 1 and the left weight in steps "
+                "of 0.1; "
+                "every value moves in JupyterLab."},
+    "ContractionControl": {
+        "grids": [{"lam": ALL, "index": [0, 1, 2], "sigma": [0.05, 0.1, 0.2, 0.3]}],
+        "note": "On this page: the first three test digits and σ = 0.05, 0.1, 0.2 or 0.3; "
+                "every digit and σ in JupyterLab."},
+    "ModelComparison": {
+        "grids": [{"first": ALL, "second": ALL}],
+        "note": "On this page the masked share stays as set in the notebook; every level "
+                "moves in JupyterLab."},
+    "EmbeddingComparison": {
+        "grids": [{"method": ["2-D codes"], "latent": [2], "points": ALL},
+                  {"method": ["t-SNE of the codes"], "latent": ALL, "perplexity": [30], "points": [500]}],
+        "skip_html": ["status"],       # "drawn in 0.2 s" says nothing on a web page
+        "note": "On this page t-SNE is precomputed at perplexity 30 for 500 points; every "
+                "perplexity and number of points in JupyterLab."},
+}
+DECODER_LAYERS = {"Linear", "ReLU", "Sigmoid", "Tanh", "Identity"}
+
+_state: dict = {}
+
+
+# --- text alternatives for figures ---------------------------------------------------------
+
+def _clean(text: str) -> str:
+    """A matplotlib label as plain words: mathtext's $ and backslashes dropped, one line. Lines
+    are joined by a space inside brackets or after '=', else by '; '."""
+    text = re.sub(r"\\(mathcal|mathbf|mathrm|operatorname)\{([^}]*)\}", r"\2", text or "")
+    text = text.replace("\\hat{x}", "x̂").replace("\\hat x", "x̂").replace("\\|", "‖")
+    text = re.sub(r"[$\\{}]", "", text)
+    joined = ""
+    for line in (" ".join(line.split()) for line in text.split("\n")):
+        if not line:
+            continue
+        open_bracket = joined.count("(") > joined.count(")")
+        glue = " " if open_bracket or joined.endswith("=") or line.startswith("(") else "; "
+        joined = joined + glue + line if joined else line
+    return joined
+
+
+def _kind_of_plot(ax) -> str:
+    from matplotlib.collections import PathCollection, PolyCollection
+    from matplotlib.patches import Rectangle, StepPatch
+    kinds = []
+    if any(isinstance(c, PathCollection) for c in ax.collections):
+        kinds.append("scatter plot")
+    if any(isinstance(p, StepPatch) for p in ax.patches):
+        kinds.append("histogram")
+    elif sum(isinstance(p, Rectangle) for p in ax.patches) >= 2:
+        kinds.append("bar chart")
+    if [line for line in ax.lines if len(line.get_xdata()) > 1]:
+        kinds.append("line plot")
+    elif any(isinstance(c, PolyCollection) for c in ax.collections):
+        kinds.append("filled curve")
+    if ax.images:
+        kinds.append("image")
+    return " and ".join(kinds) or "diagram"
+
+
+def describe_figure(fig, limit: int = 400) -> str:
+    """A short text alternative for a figure, written from its own texts: the title, each
+    panel's kind, title and axis labels, and its legend; digit grids as rows of images."""
+    parts = []
+    title = _clean(fig.get_suptitle()) if hasattr(fig, "get_suptitle") else ""
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    pictures = [ax for ax in axes if ax.images and not ax.lines and not ax.collections]
+    panels = [ax for ax in axes if ax not in pictures and ax.axison or
+              (ax not in pictures and (ax.lines or ax.collections or ax.texts))]
+    if pictures:
+        rows = [_clean(ax.get_ylabel()) for ax in pictures if _clean(ax.get_ylabel())]
+        titles = [_clean(ax.get_title()) for ax in pictures if _clean(ax.get_title())]
+        if len(pictures) == 1:
+            what = "image" + (f" '{titles[0]}'" if titles else "")
+        else:
+            what = f"{len(pictures)} images"
+            if rows:
+                what += " in rows: " + "; ".join(rows)
+            elif titles:
+                what += ", titled " + "; ".join(dict.fromkeys(titles))
+        parts.append(what)
+    for ax in panels:
+        what = _kind_of_plot(ax)
+        if _clean(ax.get_title()):
+            what += f" '{_clean(ax.get_title())}'"
+        labels = [f"{name} axis {_clean(label)}" for name, label in
+                  (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if _clean(label)]
+        if labels:
+            what += ": " + ", ".join(labels)
+        legend = ax.get_legend()
+        if legend is not None:
+            entries = [_clean(t.get_text()) for t in legend.get_texts()]
+            what += "; legend " + ", ".join(e for e in entries if e)
+        parts.append(what)
+    text = (f"{title}. " if title else "") + ("Figure: " if not title else "") + ". ".join(parts)
+    text = text.strip() or "Figure"
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _figure_of(widget):
+    """The matplotlib Figure a course widget draws into (self.fig, or self.redraw.fig)."""
+    from matplotlib.figure import Figure
+    for candidate in (getattr(widget, "fig", None), getattr(getattr(widget, "redraw", None), "fig", None)):
+        if isinstance(candidate, Figure):
+            return candidate
+    return next((v for v in vars(widget).values() if isinstance(v, Figure)), None)
+
+
+# --- the kernel side: formatters ------------------------------------------------------------
+
+def enable(page: str, files_dir, files_url: str, markup_dir) -> None:
+    """Called in a hidden first cell: alt text for figures, placeholders for widgets.
+    page: a short name for the page, e.g. '01'; files_dir: where the widgets' pictures and
+    weights go (a folder of the site), files_url: that folder's address relative to the page;
+    markup_dir: where each widget's HTML (and, for decoders, test data) goes."""
+    import matplotlib.pyplot as plt
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    from . import widgets as course_widgets
+
+    ip = get_ipython()
+    if ip is None:
+        raise RuntimeError("helpers.web.enable() runs inside an IPython kernel")
+    _state.update(page=page, files=Folder(Path(files_dir), files_url), markup_dir=Path(markup_dir),
+                  widgets=[])
+    for folder in (_state["files"].path, _state["markup_dir"]):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    # The inline backend registers its figure formatters when it is first loaded: load it now,
+    # so that ours wraps its PNG formatter instead of being replaced by it.
+    plt.close(plt.figure())
+    png = ip.display_formatter.formatters["image/png"]
+    original = png.lookup_by_type(Figure)
+
+    def png_with_alt(fig):
+        data = original(fig)
+        metadata = {}
+        if isinstance(data, tuple):
+            data, metadata = data
+        return data, {**(metadata or {}), "alt": describe_figure(fig)}
+
+    png.for_type(Figure, png_with_alt)
+
+    html_formatter = ip.display_formatter.formatters["text/html"]
+    for name in dir(course_widgets):
+        cls = getattr(course_widgets, name)
+        if isinstance(cls, type) and hasattr(cls, "children"):
+            html_formatter.for_type(cls, _placeholder)
+
+
+def _placeholder(widget) -> str:
+    number = len(_state["widgets"]) + 1
+    widget_id = f"{_state['page']}-{number}"
+    _state["widgets"].append((widget_id, widget))
+    return f'<div class="aew-placeholder" data-aew="{widget_id}"></div>'
+
+
+# --- the web forms -----------------------------------------------------------------------------
+
+def export_widgets() -> list[dict]:
+    """Called in a hidden last cell: write the web form of every widget this notebook showed,
+    <markup_dir>/<id>.html (the player's markup), and the files it names; a summary in
+    <markup_dir>/widgets.json."""
+    import time
+    summary = []
+    for widget_id, widget in _state.get("widgets", []):
+        started = time.perf_counter()
+        form, markup = web_form(widget, widget_id, _state["files"], _state["markup_dir"])
+        (_state["markup_dir"] / f"{widget_id}.html").write_text(markup, encoding="utf-8")
+        summary.append({"id": widget_id, "class": type(widget).__name__, "form": form,
+                        "frames": markup.count('"img":['), "seconds": round(time.perf_counter() - started, 1)})
+    (_state["markup_dir"] / "widgets.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+class Folder:
+    """A folder of the site and its address relative to the page that uses it."""
+
+    def __init__(self, path: Path, url: str):
+        self.path, self.url = Path(path), url.rstrip("/")
+
+    def write(self, name: str, data: bytes) -> str:
+        """Write data as `name` (once: names are hashes of their content); return its URL."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not (self.path / name).exists():
+            (self.path / name).write_bytes(data)
+        return f"{self.url}/{name}"
+
+
+def web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[str, str]:
+    """(form, HTML) for one widget: 'decoder', 'frames' or 'static' (see the module's doc)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+    # One thread: each frame is a small computation, and OpenMP's waiting threads slow t-SNE
+    # tenfold on a busy machine (66 s instead of 7 s for 500 points, measured).
+    threads = torch.get_num_threads()
+    with threadpool_limits(limits=1):
+        torch.set_num_threads(1)
+        try:
+            return _web_form(widget, widget_id, files, markup_dir)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[str, str]:
+    names = [c.__name__ for c in type(widget).__mro__]
+    if "LatentSliders" in names:
+        layers = decoder_layers(widget)
+        if layers is not None:
+            return "decoder", _decoder_form(widget, widget_id, files, markup_dir, layers)
+    spec = next((GRIDS[n] for n in names if n in GRIDS), None)
+    if spec is not None:
+        return "frames", _frames_form(widget, widget_id, files, spec)
+    return "static", _static_form(widget, widget_id, files)
+
+
+def _save_png(png: bytes, files: Folder) -> str:
+    """Save a widget's PNG under a name made of its hash (the same picture is stored once),
+    compressed for the web: greyscale pictures exactly, coloured ones reduced to a palette
+    of 256 colours (as a GIF would; invisible on these figures, and a third of the size)."""
+    from PIL import Image
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        image = Image.fromarray(rgb[..., 0], mode="L")
+    else:
+        image = Image.fromarray(rgb).quantize(256, method=Image.Quantize.FASTOCTREE,
+                                              dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=9)
+    data = buffer.getvalue()
+    return files.write(hashlib.sha256(data).hexdigest()[:16] + ".png", data)
+
+
+def _controls(widget) -> list:
+    """(attribute name, control) for each control of a widget, in the order it shows them."""
+    import ipywidgets as w
+    kinds = (w.ToggleButtons, w.Dropdown, w.RadioButtons, w.SelectionSlider, w.IntSlider, w.FloatSlider)
+    found = {id(v): k for k, v in vars(widget).items() if isinstance(v, kinds)}
+    ordered = []
+
+    def walk(node):
+        if id(node) in found:
+            ordered.append((found[id(node)], node))
+        for child in getattr(node, "children", ()):
+            walk(child)
+
+    walk(widget)
+    return ordered
+
+
+def _outputs(widget, skip=()):
+    """The widget's Image and HTML children, in the order it shows them."""
+    import ipywidgets as w
+    skip_ids = {id(getattr(widget, name)) for name in skip if hasattr(widget, name)}
+    images, texts = [], []
+
+    def walk(node):
+        if id(node) in skip_ids:
+            return
+        if isinstance(node, w.Image):
+            images.append(node)
+        elif isinstance(node, w.HTML):
+            texts.append(node)
+        for child in getattr(node, "children", ()):
+            walk(child)
+
+    walk(widget)
+    return images, texts
+
+
+def _choices(control) -> list[tuple[str, object]]:
+    """Every (label, value) a control offers."""
+    import ipywidgets as w
+    if isinstance(control, (w.ToggleButtons, w.Dropdown, w.RadioButtons, w.SelectionSlider)):
+        return list(zip(control._options_labels, control._options_values))
+    count = int(math.floor((control.max - control.min) / control.step + 1e-9)) + 1
+    values = [control.min + i * control.step for i in range(count)]
+    if isinstance(control, w.IntSlider):
+        values = [int(v) for v in values]
+    else:
+        values = [round(v, 10) for v in values]
+    return [(_readout(control, v), v) for v in values]
+
+
+def _readout(control, value) -> str:
+    fmt = getattr(control, "readout_format", "d")
+    try:
+        return format(value, fmt)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def _frames_form(widget, widget_id: str, files: Folder, spec: dict) -> str:
+    import ipywidgets as w
+    controls = _controls(widget)
+    names = [name for name, _ in controls]
+    start = {name: c.value for name, c in controls}
+    # The values each control takes on the page: the union over the sub-grids, in the
+    # control's own order; a control no sub-grid moves keeps its current value.
+    combos = []
+    for grid in spec["grids"]:
+        unknown = set(grid) - set(names)
+        if unknown:
+            raise ValueError(f"{type(widget).__name__} has no control named {sorted(unknown)}")
+        axes = []
+        for name, control in controls:
+            wanted = grid.get(name)
+            if wanted is None:
+                axes.append([start[name]])
+            elif wanted == ALL:
+                axes.append([v for _, v in _choices(control)])
+            else:                # values outside a slider's range would be clamped: left out
+                low, high = getattr(control, "min", None), getattr(control, "max", None)
+                inside = [v for v in wanted if low is None or low - 1e-9 <= v <= high + 1e-9]
+                axes.append(inside or [start[name]])
+        combos.extend(itertools.product(*axes))
+    start_combo = tuple(start[n] for n in names)
+    if start_combo not in combos:          # the picture as executed is always one frame
+        combos.insert(0, start_combo)
+    values = {}
+    for i, (name, control) in enumerate(controls):
+        seen = []
+        for combo in combos:
+            if not any(_same(combo[i], u) for u in seen):
+                seen.append(combo[i])
+        order = [v for _, v in _choices(control)]      # the control's own order of values
+        rank = {repr(v): k for k, v in enumerate(order)}
+        values[name] = sorted(seen, key=lambda v: (rank.get(repr(v), len(order)),
+                                                   v if isinstance(v, (int, float)) else 0))
+
+    images, texts = _outputs(widget, spec.get("skip_html", ()))
+    fig = _figure_of(widget)
+    srcs, alts, htmls, frames = [], [], [], {}
+
+    def intern(table, item):
+        if item not in table:
+            table.append(item)
+        return table.index(item)
+
+    def set_controls(combo):
+        for (name, control), v in zip(controls, combo):
+            if not _same(control.value, v):
+                control.value = v
+
+    if spec.get("warm_up"):
+        for combo in combos:
+            set_controls(combo)
+    for combo in combos:
+        set_controls(combo)
+        # Read the values back: a widget may move one control when another changes
+        # (EmbeddingComparison forces latent size 2 for 2-D codes).
+        actual = [c.value for _, c in controls]
+        index = []
+        for name, v in zip(names, actual):
+            found = [i for i, u in enumerate(values[name]) if _same(u, v)]
+            index.append(found[0] if found else None)
+        if None in index:
+            continue
+        key = ",".join(map(str, index))
+        if key in frames:
+            continue
+        frames[key] = {"img": [intern(srcs, _save_png(i.value, files)) for i in images],
+                       "alt": intern(alts, describe_figure(fig) if fig is not None else "widget picture"),
+                       "html": [intern(htmls, t.value) for t in texts]}
+    set_controls(tuple(start[n] for n in names))
+
+    web_controls = []
+    for name, control in controls:
+        own = {repr(v): label for label, v in _choices(control)}
+        kind = "choice" if isinstance(control, (w.ToggleButtons, w.Dropdown, w.RadioButtons)) else "range"
+        web_controls.append({
+            "name": name, "label": control.description or name, "kind": kind,
+            "values": [own.get(repr(v), _readout(control, v)) for v in values[name]],
+            "start": next(i for i, v in enumerate(values[name]) if _same(v, start[name]))})
+    data = {"form": "frames", "controls": web_controls, "frames": frames, "srcs": srcs,
+            "alts": alts, "htmls": htmls}
+    note = spec.get("note", "")
+    return _player_markup(widget_id, "frames", data, note)
+
+
+def _static_form(widget, widget_id: str, files: Folder) -> str:
+    images, texts = _outputs(widget)
+    fig = _figure_of(widget)
+    alt = describe_figure(fig) if fig is not None else f"{type(widget).__name__} as executed"
+    pictures = "".join(f'<img class="aew-picture" src="{_save_png(i.value, files)}" alt="{html.escape(alt)}">'
+                       for i in images if i.value)
+    words = "".join(f'<div class="aew-html">{t.value}</div>' for t in texts)
+    return (f'<figure class="aew aew-static" id="aew-{widget_id}">{words}{pictures}'
+            f'<figcaption class="aew-note">This picture is the widget as executed: it moves in '
+            f'JupyterLab (<code>make lab</code>).</figcaption></figure>')
+
+
+def _player_markup(widget_id: str, form: str, data: dict, note: str, extra: str = "") -> str:
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    note_html = f'<figcaption class="aew-note">{html.escape(note)}</figcaption>' if note else ""
+    first = ""
+    if form == "frames":
+        key = ",".join(str(c["start"]) for c in data["controls"])
+        frame = data["frames"].get(key) or next(iter(data["frames"].values()))
+        texts = "".join(f'<div class="aew-html">{data["htmls"][i]}</div>' for i in frame["html"])
+        pictures = "".join(f'<img class="aew-picture" src="{data["srcs"][i]}" alt="{html.escape(data["alts"][frame["alt"]])}">'
+                           for i in frame["img"])
+        first = f'<div class="aew-texts">{texts}</div>{pictures}'
+    return (f'<figure class="aew aew-{form}" id="aew-{widget_id}" data-aew-form="{form}">'
+            f'<div class="aew-controls"></div>{first}{extra}{note_html}'
+            f'<script type="application/json" class="aew-data">{payload}</script></figure>')
+
+
+# --- the browser decoder ------------------------------------------------------------------
+
+def decoder_layers(widget) -> list[dict] | None:
+    """The decoder of a latent explorer as a list of layers the page can run (Linear with
+    float16 weights, ReLU, Sigmoid, Tanh), or None if it has any other kind of layer or if
+    running that list does not reproduce the widget's own `decode` (then no decoder form)."""
+    import torch
+    decoder = getattr(widget.model, "decoder", None)
+    if decoder is None or not all(type(m).__name__ in DECODER_LAYERS for m in decoder):
+        return None
+    layers = []
+    for module in decoder:
+        kind = type(module).__name__
+        if kind == "Linear":
+            weight = to_numpy(module.weight).astype("<f2")   # float16, little-endian
+            bias = to_numpy(module.bias).astype("<f2")
+            layers.append({"kind": "Linear", "in": weight.shape[1], "out": weight.shape[0],
+                           "weight": weight, "bias": bias})
+        elif kind != "Identity":
+            layers.append({"kind": kind})
+    codes = np.random.default_rng(0).uniform(-2, 2, size=(5, 2))
+    ours = run_decoder(layers, codes)
+    with torch.no_grad():
+        theirs = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
+    return layers if np.abs(ours - theirs).max() < 0.01 else None
+
+
+def run_decoder(layers: list[dict], codes) -> np.ndarray:
+    """What the page computes, in NumPy (float32 arithmetic on the float16 weights)."""
+    x = np.asarray(codes, dtype=np.float32)
+    for layer in layers:
+        if layer["kind"] == "Linear":
+            x = x @ layer["weight"].astype(np.float32).T + layer["bias"].astype(np.float32)
+        elif layer["kind"] == "ReLU":
+            x = np.maximum(x, 0)
+        elif layer["kind"] == "Sigmoid":
+            x = 1 / (1 + np.exp(-x))
+        elif layer["kind"] == "Tanh":
+            x = np.tanh(x)
+    return np.clip(x, 0, 1)
+
+
+def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layers: list[dict]) -> str:
+    from PIL import Image
+    import torch
+    redraw, fig = widget.redraw, widget.redraw.fig
+    height = fig.bbox.height
+
+    # The figure without its moving parts (digit, cross, caption): FastRedraw keeps it.
+    redraw.canvas.restore_region(redraw.background)
+    rgba = np.asarray(redraw.canvas.buffer_rgba())[..., :3].copy()
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="png")
+    background = _save_png(buffer.getvalue(), files)
+
+    def box(bbox):        # matplotlib pixels (origin bottom left) -> canvas pixels (top left)
+        return [bbox.x0, height - bbox.y1, bbox.width, bbox.height]
+
+    renderer = redraw.canvas.get_renderer()
+    ax = widget.marker.axes
+    (x0, y0), (x1, y1) = ax.transData.transform([(ax.get_xlim()[0], ax.get_ylim()[0]),
+                                                  (ax.get_xlim()[1], ax.get_ylim()[1])])
+    caption = widget.caption
+    caption_box = caption.get_window_extent(renderer)
+    weights = {}
+    page_layers = []
+    for i, layer in enumerate(layers):
+        if layer["kind"] == "Linear":
+            blob = layer["weight"].tobytes() + layer["bias"].tobytes()
+            name = hashlib.sha256(blob).hexdigest()[:16]
+            weights[name] = base64.b64encode(blob).decode("ascii")
+            page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"], "blob": name})
+        else:
+            page_layers.append({"kind": layer["kind"]})
+    # The weights travel in a script file (a page opened from a folder, file://, may load
+    # scripts but may not fetch files).
+    script = ("// float16 weights of a decoder, little-endian, base64: written by helpers/web.py\n"
+              + "".join(f'(window.AEW_WEIGHTS = window.AEW_WEIGHTS || {{}})["{k}"] = "{v}";\n'
+                        for k, v in weights.items())).encode()
+    weights_url = files.write(f"decoder-{hashlib.sha256(script).hexdigest()[:12]}.js", script)
+    sliders = [{"label": s.description, "min": s.min, "max": s.max, "step": s.step,
+                "value": s.value, "format": s.readout_format} for s in (widget.z1, widget.z2)]
+    dpi_scale = fig.dpi / 72
+    data = {
+        "form": "decoder", "sliders": sliders, "layers": page_layers,
+        "size": [fig.bbox.width, height], "background": background,
+        "alt": describe_figure(fig),
+        "image_box": box(widget.image.get_window_extent(renderer)),
+        "axes": {"x": [x0, x1], "y": [height - y0, height - y1],
+                 "xlim": list(ax.get_xlim()), "ylim": list(ax.get_ylim())},
+        "marker_size": math.sqrt(float(widget.marker.get_sizes()[0])) * dpi_scale,
+        "caption": {"format": widget.caption_format, "x": (caption_box.x0 + caption_box.x1) / 2,
+                    "bottom": height - caption_box.y0,
+                    "size": caption.get_fontsize() * dpi_scale},
+    }
+    # A fixture for the tests (not part of the site): the PyTorch decoder's output for 100
+    # codes across the sliders' ranges, to compare with what the page computes.
+    rng = np.random.default_rng(1)
+    codes = np.column_stack([rng.uniform(s["min"], s["max"], 100) for s in sliders])
+    with torch.no_grad():
+        reference = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
+    (markup_dir / f"{widget_id}-decoder-check.json").write_text(json.dumps(
+        {"codes": codes.tolist(), "pixels": np.round(reference, 6).tolist()}))
+    extra = (f'<canvas class="aew-canvas" width="{int(fig.bbox.width)}" height="{int(height)}" '
+             f'role="img" aria-label="{html.escape(data["alt"])}"></canvas>'
+             f'<script src="{weights_url}"></script>')
+    note = "The digit is decoded in your browser: the page runs the decoder's forward pass."
+    return _player_markup(widget_id, "decoder", data, note, extra)

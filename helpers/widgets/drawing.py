@@ -1,0 +1,433 @@
+"""Draw a digit: a drawing pad, and three views that show where the models put the drawing
+(notebooks 01, 02 and 06).
+
+The pad is an ipycanvas Canvas. The browser sends every mouse or touch event to Python; Python
+keeps the strokes, draws each new piece of a stroke on the canvas at once, and when the pen is
+lifted turns the strokes into a 28x28 MNIST-style digit (helpers.drawing) and hands it to the
+views. The canvas only shows the strokes: what the models see is computed from the strokes
+Python holds, so the tests and the notebooks can draw from code, without a browser.
+"""
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from ipycanvas import Canvas
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse
+from PIL import Image
+
+from ..classifier import class_probabilities
+from ..corruption import NOISE_KINDS, check_noise, corrupt
+from ..drawing import CANVAS, ERASER_WIDTH, PEN_WIDTH, Stroke, prepare_digit, render_strokes
+from ..losses import mse_per_pixel
+from ..models import decode_all, device_of, encode_all, reconstruct_all
+from ..plots import FastRedraw, code_scatter
+from ..tensors import to_numpy
+
+EMPTY = "draw a digit on the pad (hold the mouse button down, or use a finger)"
+
+
+class DrawingPad(widgets.HBox):
+    """A canvas to draw a digit on (pen, eraser, clear), and the 28x28 digit prepared from it
+    as MNIST's digits were. `on_digit(callback)`: callback(digit) each time the pen is lifted,
+    with the 28x28 digit (NumPy, values in [0, 1]) or None when the pad is empty."""
+
+    def __init__(self, size: int = CANVAS, pen_width: float = PEN_WIDTH,
+                 eraser_width: float = ERASER_WIDTH):
+        self.size, self.pen_width, self.eraser_width = size, pen_width, eraser_width
+        self.strokes: list[Stroke] = []
+        self.background = None            # ink already on the pad (load_digit), canvas-sized
+        self.erasing = False
+        self.digit = None                 # the last prepared 28x28 digit, or None
+        self._stroke = None               # the stroke being drawn, while the pen is down
+        self._callbacks: list = []
+
+        # no CSS border: the browser maps the mouse onto the canvas by its box, border included
+        self.canvas = Canvas(width=size, height=size,
+                             layout=widgets.Layout(width=f"{size}px", height=f"{size}px"))
+        self.canvas.line_cap = self.canvas.line_join = "round"
+        self.canvas.on_mouse_down(self.pen_down)
+        self.canvas.on_mouse_move(self.pen_move)
+        self.canvas.on_mouse_up(lambda x, y: self.pen_up())
+        self.canvas.on_mouse_out(lambda x, y: self.pen_up())     # released outside the pad
+        self.canvas.on_touch_start(lambda touches: touches and self.pen_down(*touches[0]))
+        self.canvas.on_touch_move(lambda touches: touches and self.pen_move(*touches[0]))
+        self.canvas.on_touch_end(lambda touches: self.pen_up())
+        self.canvas.on_touch_cancel(lambda touches: self.pen_up())
+        self.canvas.on_client_ready(self._repaint)                # a page reload: draw it all again
+
+        button = dict(layout=widgets.Layout(width="110px"))
+        self.pen_button = widgets.Button(description="pen", icon="pencil", **button)
+        self.eraser_button = widgets.Button(description="eraser", icon="eraser", **button)
+        self.clear_button = widgets.Button(description="clear", icon="trash", **button)
+        self.pen_button.on_click(lambda _: self.use_eraser(False))
+        self.eraser_button.on_click(lambda _: self.use_eraser(True))
+        self.clear_button.on_click(lambda _: self.clear())
+        self.preview = widgets.Image(format="png", layout=widgets.Layout(width="84px", height="84px"))
+        self.message = widgets.HTML()
+        side = widgets.VBox([self.pen_button, self.eraser_button, self.clear_button,
+                             widgets.HTML("<small>what the models see:</small>"),
+                             self.preview, self.message], layout=widgets.Layout(width="130px"))
+        super().__init__([self.canvas, side])
+        self.use_eraser(False)
+        self._repaint()
+        self.update()
+
+    # --- what a learner does -------------------------------------------------------------------
+    def pen_down(self, x: float, y: float) -> None:
+        width = self.eraser_width if self.erasing else self.pen_width
+        self._stroke = Stroke([(x, y)], width, self.erasing)
+        c = self.canvas                   # the style is set once per stroke: a move sends one line
+        c.fill_style = c.stroke_style = self._colour(self._stroke)
+        c.line_width = width
+        c.fill_circle(x, y, width / 2)
+
+    def pen_move(self, x: float, y: float) -> None:
+        if self._stroke is None:          # the mouse only passes over the pad
+            return
+        (x0, y0) = self._stroke.points[-1]
+        self._stroke.points.append((x, y))
+        self.canvas.stroke_line(x0, y0, x, y)   # shown at once; the models wait for pen_up
+
+    def pen_up(self) -> None:
+        """The stroke ends: now (not on every move) prepare the digit and tell the views."""
+        if self._stroke is None:
+            return
+        self.strokes.append(self._stroke)
+        self._stroke = None
+        self.update()
+
+    def use_eraser(self, erasing: bool) -> None:
+        self.erasing = bool(erasing)
+        self.pen_button.button_style = "" if self.erasing else "info"
+        self.eraser_button.button_style = "info" if self.erasing else ""
+
+    def clear(self) -> None:
+        self.strokes, self.background, self._stroke = [], None, None
+        self._repaint()
+        self.update()
+
+    # --- drawing from code ---------------------------------------------------------------------
+    def draw(self, strokes) -> None:
+        """Add strokes (helpers.drawing.Stroke, in canvas pixels) as if drawn by hand."""
+        self.strokes += list(strokes)
+        self._repaint()
+        self.update()
+
+    def load_digit(self, image) -> None:
+        """Put a 28x28 digit (e.g. a test image) on the pad, each pixel a 10x10 square; draw or
+        erase on it as on your own drawing."""
+        image = to_numpy(image).astype(np.float32).reshape(28, 28)
+        if self.size % 28:
+            raise ValueError(f"load_digit needs a pad size that is a multiple of 28, got {self.size}")
+        self.strokes, self._stroke = [], None
+        self.background = np.kron(np.clip(image, 0, 1), np.ones((self.size // 28,) * 2, np.float32))
+        self._repaint()
+        self.update()
+
+    def on_digit(self, callback) -> None:
+        self._callbacks.append(callback)
+
+    # --- computation -----------------------------------------------------------------------------
+    def ink(self) -> np.ndarray:
+        """The pad as ink in [0, 1], (size, size), computed from the strokes (not read from the page)."""
+        return render_strokes(self.strokes, (self.size, self.size), self.background)
+
+    def update(self) -> None:
+        try:
+            self.digit = prepare_digit(self.ink())
+            self.message.value = ""
+        except ValueError as error:       # an empty pad: say so, show nothing
+            self.digit = None
+            self.message.value = f"<small>{error}</small>"
+        shown = self.digit if self.digit is not None else np.zeros((28, 28))
+        self.preview.value = _png(np.kron(shown, np.ones((3, 3))))
+        for callback in self._callbacks:
+            callback(self.digit)
+
+    # --- the canvas ------------------------------------------------------------------------------
+    @staticmethod
+    def _colour(stroke: Stroke) -> str:
+        return "black" if stroke.erase else "white"      # white ink on black, as in MNIST
+
+    def _repaint(self) -> None:
+        c = self.canvas
+        c.fill_style = "black"
+        c.fill_rect(0, 0, self.size, self.size)
+        if self.background is not None:
+            grey = np.round(self.background * 255).astype(np.uint8)
+            c.put_image_data(np.stack([grey] * 3, axis=-1), 0, 0)
+        for stroke in self.strokes:
+            c.fill_style = c.stroke_style = self._colour(stroke)
+            c.line_width = stroke.width
+            if len(stroke.points) > 1:
+                c.stroke_lines(stroke.points)
+            for x, y in (stroke.points[0], stroke.points[-1]):
+                c.fill_circle(x, y, stroke.width / 2)
+
+
+def _png(image) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(buffer, format="png")
+    return buffer.getvalue()
+
+
+class DrawnDigitView(widgets.HBox):
+    """What the three views share: a pad, a figure redrawn fast, a line of text, and `show`,
+    called with each new drawing. A subclass builds its figure in `_build` (setting
+    self.redraw, a plots.FastRedraw) and defines compute(digit) and _draw(result)."""
+
+    def __init__(self, controls: dict | None = None):
+        self.controls = dict(controls or {})       # as every widget of the course lists them
+        self.pad = DrawingPad()
+        self.picture = widgets.Image(format="png")
+        self.result = widgets.HTML()
+        self.last = None
+        self.pad.on_digit(self.show)
+        self._build()
+        right = widgets.VBox([*self.controls.values(), self.picture, self.result])
+        super().__init__([self.pad, right], layout=widgets.Layout(flex_flow="row wrap"))
+        self.show(self.pad.digit)
+
+    def show(self, digit) -> None:
+        """Compute and draw the views of `digit` (28x28 or 784 values), or an empty view for None."""
+        self.last = None if digit is None else self.compute(digit)
+        self._draw(self.last)
+        self.picture.value = self.redraw.png()
+        self.result.value = EMPTY if digit is None else self.last["text"]   # last: the text says "done"
+
+    def _refresh(self, _change=None) -> None:
+        self.show(self.pad.digit)
+
+
+def _as_row(digit) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(digit, dtype=np.float32)).reshape(1, -1)
+    if x.shape[1] != 784:
+        raise ValueError(f"a digit must have 28x28 = 784 pixels, got {x.shape[1]}")
+    return x
+
+
+def _image_axes(fig, grid, titles):
+    """One 28x28 image (blank) per grid cell, no ticks, with a title each; returns (images, titles)."""
+    images, texts = [], []
+    for cell, title in zip(grid, titles):
+        ax = fig.add_subplot(cell)
+        images.append(ax.imshow(np.zeros((28, 28)), vmin=0, vmax=1, cmap="gray"))
+        ax.set_xticks([]), ax.set_yticks([])
+        texts.append(ax.set_title(title, fontsize=9))
+    return images, texts
+
+
+def _digit_panel(fig, top_titles, n_bottom: int, caption: str):
+    """The right half of the figures of notebooks 01 and 06: two large images on top, a row of
+    n_bottom small ones below with a caption. Returns (top images, top titles, bottom images,
+    bottom titles)."""
+    grid = fig.add_gridspec(2, n_bottom * 2, left=0.56, right=0.99, bottom=0.03, top=0.86,
+                            height_ratios=[1.7, 1], hspace=0.75, wspace=0.3)
+    half = n_bottom
+    top, top_titles = _image_axes(fig, [grid[0, :half], grid[0, half:]], top_titles)
+    bottom, bottom_titles = _image_axes(fig, [grid[1, 2 * i:2 * i + 2] for i in range(n_bottom)],
+                                        [" "] * n_bottom)
+    first = bottom[0].axes.get_position()
+    fig.text(0.56, first.y1 + 0.075, caption, fontsize=9)
+    return top, top_titles, bottom, bottom_titles
+
+
+class DrawnCode(DrawnDigitView):
+    """Notebook 01: your digit's 2-D code as a cross on the codes of the training digits, its
+    reconstruction, and the training digits with the nearest codes."""
+
+    def __init__(self, model, codes, labels, images, class_names=None, n_neighbours: int = 5):
+        self.model = model.eval()
+        self.codes = to_numpy(codes)
+        if self.codes.ndim != 2 or self.codes.shape[1] != 2:
+            raise ValueError(f"DrawnCode needs 2-D codes, got shape {self.codes.shape}")
+        self.labels, self.images = to_numpy(labels), to_numpy(images).reshape(-1, 28, 28)
+        self.class_names = class_names or [str(i) for i in range(10)]
+        self.n_neighbours = n_neighbours
+        super().__init__()
+
+    def _build(self) -> None:
+        fig = Figure(figsize=(8.6, 3.8))
+        ax = fig.add_axes([0.09, 0.13, 0.34, 0.74])
+        code_scatter(ax, self.codes, self.labels, self.class_names, s=3)
+        low, high = self.codes.min(axis=0), self.codes.max(axis=0)
+        margin = 0.05 * (high - low)
+        self.limits = (low - margin, high + margin)
+        ax.set_xlim(self.limits[0][0], self.limits[1][0]), ax.set_ylim(self.limits[0][1], self.limits[1][1])
+        ax.set_title("codes of the training digits; X = your digit")
+        self.marker = ax.scatter([0], [0], marker="X", s=170, c="black", edgecolors="white",
+                                 linewidths=1.5, zorder=3)
+        (self.drawn, self.recon), (_, self.recon_title), self.near, self.near_titles = _digit_panel(
+            fig, ["your digit\n ", "reconstruction\n "], self.n_neighbours,
+            f"the {self.n_neighbours} training digits with the nearest codes:")
+        self.redraw = FastRedraw(fig, [self.marker, self.drawn, self.recon, self.recon_title,
+                                       *self.near, *self.near_titles])
+
+    @torch.no_grad()
+    def compute(self, digit) -> dict:
+        """{"code": (2,), "reconstruction": (28, 28), "error": MSE per pixel against the digit,
+        "neighbours": indices of the nearest training codes (Euclidean), nearest first, "text"}."""
+        x = _as_row(digit)
+        code = self.model.encode(x.to(device_of(self.model)))
+        recon = self.model.decode(code).cpu().reshape(28, 28).numpy()
+        code = code.cpu().numpy()[0]
+        neighbours = np.argsort(((self.codes - code) ** 2).sum(axis=1), kind="stable")[:self.n_neighbours]
+        error = float(((recon - x.numpy().reshape(28, 28)) ** 2).mean())
+        names = ", ".join(self.class_names[int(self.labels[i])] for i in neighbours)
+        text = (f"code z = ({code[0]:.2f}, {code[1]:.2f}); reconstruction MSE {error:.4f} per pixel; "
+                f"nearest training digits: {names}")
+        return dict(digit=x.numpy().reshape(28, 28), code=code, reconstruction=recon, error=error,
+                    neighbours=neighbours, text=text)
+
+    def _draw(self, result) -> None:
+        self.marker.set_visible(result is not None)
+        if result is None:
+            for artist in [self.drawn, self.recon, *self.near]:
+                artist.set_data(np.zeros((28, 28)))
+            self.recon_title.set_text("reconstruction\n ")
+            for title in self.near_titles:
+                title.set_text(" ")
+            return
+        # a code off the map is drawn on its edge (the text below gives the exact value)
+        self.marker.set_offsets([np.clip(result["code"], *self.limits)])
+        self.drawn.set_data(result["digit"])
+        self.recon.set_data(np.clip(result["reconstruction"], 0, 1))
+        self.recon_title.set_text(f"reconstruction\nMSE {result['error']:.4f}")
+        for artist, title, i in zip(self.near, self.near_titles, result["neighbours"]):
+            artist.set_data(self.images[i])
+            title.set_text(self.class_names[int(self.labels[i])])
+
+
+class DrawnDenoising(DrawnDigitView):
+    """Notebook 02: your digit with the noise you pick, and the plain autoencoder's and the
+    denoising autoencoder's repairs, each with its MSE against your clean digit.
+
+    dae_model: one DAE for every kind of noise, or a dict {noise kind: DAE trained on it}."""
+
+    def __init__(self, plain_model, dae_model, kind: str = "masking", level: float = 0.5,
+                 seed: int = 0):
+        daes = dae_model if isinstance(dae_model, dict) else {k: dae_model for k in NOISE_KINDS}
+        missing = [k for k in NOISE_KINDS if k not in daes]
+        if missing:
+            raise ValueError(f"dae_model has no DAE for {', '.join(missing)}")
+        check_noise(kind, level)
+        self.plain, self.daes, self.seed = plain_model.eval(), {k: m.eval() for k, m in daes.items()}, seed
+        self.kind = widgets.ToggleButtons(options=NOISE_KINDS, value=kind, description="noise")
+        self.level = widgets.FloatSlider(value=level, min=0.0, max=0.9, step=0.05, description="level",
+                                         readout_format=".2f", continuous_update=True)
+        self.kind.observe(self._refresh, names="value")
+        self.level.observe(self._refresh, names="value")
+        super().__init__(dict(kind=self.kind, level=self.level))
+
+    def _build(self) -> None:
+        fig = Figure(figsize=(6.4, 2.3))
+        grid = fig.add_gridspec(1, 4, left=0.01, right=0.99, bottom=0.02, top=0.78, wspace=0.15)
+        images, self.titles = _image_axes(fig, list(grid), ["your digit", " \n ", " \n ", " \n "])
+        self.drawn, self.noisy, self.plain_out, self.dae_out = images
+        self.redraw = FastRedraw(fig, [*images, *self.titles[1:]])
+
+    @torch.no_grad()
+    def compute(self, digit, kind: str | None = None, level: float | None = None) -> dict:
+        """Your digit with `kind` noise at `level` (default: the controls), seeded, and both
+        repairs: {"noisy", "plain AE", "DAE": (28, 28), "errors": MSE per pixel vs your digit, "text"}."""
+        kind = self.kind.value if kind is None else kind
+        level = self.level.value if level is None else level
+        check_noise(kind, level)
+        x = _as_row(digit)
+        noisy = corrupt(x, kind, level, torch.Generator().manual_seed(self.seed))
+        out = {"digit": x, "noisy": noisy}
+        out["plain AE"], out["DAE"] = reconstruct_all(self.plain, noisy), reconstruct_all(self.daes[kind], noisy)
+        out["errors"] = {name: mse_per_pixel(out[name], x).item() for name in ("noisy", "plain AE", "DAE")}
+        e = out["errors"]
+        out["text"] = (f"{kind} noise, level {level:.2f}; MSE per pixel against your digit: noisy "
+                       f"{e['noisy']:.4f}, plain AE {e['plain AE']:.4f}, DAE {e['DAE']:.4f}")
+        out.update(kind=kind, level=level)
+        return {k: v.reshape(28, 28).clamp(0, 1).numpy() if isinstance(v, torch.Tensor) else v
+                for k, v in out.items()}
+
+    def _draw(self, result) -> None:
+        artists = (self.drawn, self.noisy, self.plain_out, self.dae_out)
+        if result is None:
+            for artist in artists:
+                artist.set_data(np.zeros((28, 28)))
+            for title in self.titles[1:]:
+                title.set_text(" \n ")
+            return
+        for artist, key in zip(artists, ("digit", "noisy", "plain AE", "DAE")):
+            artist.set_data(result[key])
+        e = result["errors"]
+        self.titles[1].set_text(f"{result['kind']} {result['level']:.2f}\nMSE {e['noisy']:.4f}")
+        self.titles[2].set_text(f"plain AE\nMSE {e['plain AE']:.4f}")
+        self.titles[3].set_text(f"DAE\nMSE {e['DAE']:.4f}")
+
+
+class DrawnPosterior(DrawnDigitView):
+    """Notebook 06: your digit's q(z|x) as an ellipse (2 standard deviations) on the VAE's
+    latent map, codes drawn from it decoded, and the judge classifier's guess."""
+
+    def __init__(self, vae, judge, mu_train, labels, class_names=None, n_samples: int = 5,
+                 limit: float = 4.0, seed: int = 0):
+        self.vae, self.judge = vae.eval(), judge.eval()
+        self.mu_train, self.labels = to_numpy(mu_train), to_numpy(labels)
+        if self.mu_train.ndim != 2 or self.mu_train.shape[1] != 2:
+            raise ValueError(f"DrawnPosterior needs a 2-D VAE, got means of shape {self.mu_train.shape}")
+        self.class_names = class_names or [str(i) for i in range(10)]
+        self.n_samples, self.limit = n_samples, limit
+        # the same eps for every drawing: the samples change only because q(z|x) does
+        self.eps = torch.randn(n_samples, 2, generator=torch.Generator().manual_seed(seed))
+        super().__init__()
+
+    def _build(self) -> None:
+        fig = Figure(figsize=(8.6, 3.8))
+        ax = fig.add_axes([0.09, 0.13, 0.34, 0.74])
+        code_scatter(ax, self.mu_train, self.labels, self.class_names, s=3)
+        ax.set_xlim(-self.limit, self.limit), ax.set_ylim(-self.limit, self.limit)
+        ax.set_title("means of q(z|x) of the training digits;\nblack: q(z|x) of your digit (2 std)")
+        self.ellipse = ax.add_patch(Ellipse((0, 0), 1, 1, fill=False, ec="black", lw=2, zorder=3))
+        self.centre, = ax.plot([0], [0], "+", color="black", ms=10, mew=2, zorder=3)
+        (self.drawn, self.mean_image), (self.judge_title, _), self.samples, _ = _digit_panel(
+            fig, ["your digit\n ", "decoded μ\n "], self.n_samples,
+            f"{self.n_samples} codes z ~ q(z|x), decoded:")
+        self.redraw = FastRedraw(fig, [self.ellipse, self.centre, self.drawn, self.mean_image,
+                                       self.judge_title, *self.samples])
+
+    @torch.no_grad()
+    def compute(self, digit) -> dict:
+        """{"mu", "sigma": (2,) of q(z|x); "mean": decoded mu; "samples": (n, 28, 28) decoded
+        z = mu + sigma * eps; "probabilities": the judge's (10,); "guess", "confidence", "text"}."""
+        x = _as_row(digit)
+        mu, logvar = (t[0] for t in encode_all(self.vae, x))
+        sigma = torch.exp(0.5 * logvar)
+        z = torch.cat([mu[None], mu + sigma * self.eps])
+        decoded = decode_all(self.vae, z).reshape(-1, 28, 28).numpy()
+        probabilities = class_probabilities(self.judge, x)[0].numpy()
+        guess = int(probabilities.argmax())
+        text = (f"judge: {self.class_names[guess]} ({probabilities[guess]:.0%} confident); "
+                f"q(z|x): μ = ({mu[0]:.2f}, {mu[1]:.2f}), σ = ({sigma[0]:.2f}, {sigma[1]:.2f})")
+        return dict(digit=x.numpy().reshape(28, 28), mu=mu.numpy(), sigma=sigma.numpy(),
+                    mean=decoded[0], samples=decoded[1:], probabilities=probabilities,
+                    guess=guess, confidence=float(probabilities[guess]), text=text)
+
+    def _draw(self, result) -> None:
+        self.ellipse.set_visible(result is not None)
+        self.centre.set_visible(result is not None)
+        if result is None:
+            for artist in [self.drawn, self.mean_image, *self.samples]:
+                artist.set_data(np.zeros((28, 28)))
+            self.judge_title.set_text("your digit\n ")
+            return
+        self.ellipse.set_center(result["mu"])
+        self.ellipse.set_width(4 * result["sigma"][0])       # 2 std on each side
+        self.ellipse.set_height(4 * result["sigma"][1])
+        self.centre.set_data([result["mu"][0]], [result["mu"][1]])
+        self.drawn.set_data(result["digit"])
+        self.mean_image.set_data(result["mean"])
+        for artist, image in zip(self.samples, result["samples"]):
+            artist.set_data(image)
+        self.judge_title.set_text(f"judge: {self.class_names[result['guess']]}\n"
+                                  f"({result['confidence']:.0%} confident)")
+
