@@ -290,8 +290,12 @@ def _save_png(png: bytes, files: Folder) -> str:
 
 
 def _controls(widget) -> list:
-    """(attribute name, control) for each control of a widget, in the order it shows them."""
+    """(name, control) for each control of a widget: a course widget lists them itself
+    (`widget.controls`, helpers.widgets.base); for any other box, each control that is one of
+    its attributes, in the order it shows them."""
     import ipywidgets as w
+    if isinstance(getattr(widget, "controls", None), dict):
+        return list(widget.controls.items())
     kinds = (w.ToggleButtons, w.Dropdown, w.RadioButtons, w.SelectionSlider, w.IntSlider, w.FloatSlider)
     found = {id(v): k for k, v in vars(widget).items() if isinstance(v, kinds)}
     ordered = []
@@ -307,7 +311,8 @@ def _controls(widget) -> list:
 
 
 def _outputs(widget, skip=()):
-    """The widget's Image and HTML children, in the order it shows them."""
+    """The widget's pictures and HTML texts, in the order it shows them: a course widget's
+    picture is `widget.picture` (helpers.widgets.base); any other box, its Image children."""
     import ipywidgets as w
     skip_ids = {id(getattr(widget, name)) for name in skip if hasattr(widget, name)}
     images, texts = [], []
@@ -323,6 +328,8 @@ def _outputs(widget, skip=()):
             walk(child)
 
     walk(widget)
+    if isinstance(getattr(widget, "picture", None), w.Image):
+        images = [widget.picture]
     return images, texts
 
 

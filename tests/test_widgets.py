@@ -136,11 +136,21 @@ def every_widget(ae2, codes):
         "VAELatentExplorer": lambda: widgets.VAELatentExplorer(vae, codes[0], codes[0], codes[1], x[:3]),
         "KLWeightControl": lambda: widgets.KLWeightControl({1.0: vae, 4.0: vae}, x, torch.arange(20) % 10),
         "MonteCarloControl": lambda: widgets.MonteCarloControl(vae, x[0], repeats=2, reference_samples=20),
+        "DrawnCode": lambda: widgets.DrawnCode(ae2, *codes, x.repeat(5, 1)),
+        "DrawnDenoising": lambda: widgets.DrawnDenoising(ae800, ae800),
+        "DrawnPosterior": lambda: widgets.DrawnPosterior(vae, models.mlp([784, 10]), *codes),
         "ModelComparison": lambda: widgets.ModelComparison(
             [series.SeriesModel(name, "00", "", 2, lambda v: models.encode_all(ae2, v),
                                 lambda z: models.decode_all(ae2, z)) for name in ("a", "b")],
             x[:4], {"a": x, "b": x}, n=4),
     }
+
+
+def descendants(box) -> list:
+    found = []
+    for child in getattr(box, "children", ()):
+        found += [child, *descendants(child)]
+    return found
 
 
 def test_every_widget_lists_its_controls_and_picture_and_never_moves_a_model(ae2, codes, monkeypatch):
@@ -156,8 +166,10 @@ def test_every_widget_lists_its_controls_and_picture_and_never_moves_a_model(ae2
     for name, make in makers.items():
         widget = make()
         assert isinstance(widget, widgets.Widget), name
-        assert widget.controls and widget.picture.value[:4] == b"\x89PNG", name
-        assert widget.picture in widget.children, f"{name}: the picture is not shown"
+        # something to move: controls, or for a drawing view its pad (and any controls)
+        assert widget.controls or isinstance(widget.pad, widgets.DrawingPad), name
+        assert widget.picture.value[:4] == b"\x89PNG", name
+        assert widget.picture in descendants(widget), f"{name}: the picture is not shown"
         for control_name, control in widget.controls.items():
             assert getattr(widget, control_name) is control, f"{name}.{control_name} is not its control"
 

@@ -11,8 +11,9 @@ a new figure on every move. A widget never moves the model it is given to anothe
 Figures here are made with matplotlib.figure.Figure, not pyplot, so the notebook does not also
 show them as static images: they reach the page only as the widget's PNG. What a widget and a
 notebook both draw (filter mosaics, posterior ellipses, the stage diagram) is in helpers.plots.
-The drawing views follow the drawing pad instead of sliders; they too have `controls` (the
-noise controls of notebook 02's view, none for the others) and a `picture`.
+The drawing views (DrawnCode, DrawnDenoising, DrawnPosterior) are built on the same base: their
+input is the drawing pad, each lifted pen runs `update`, and their `controls` are the noise
+controls of notebook 02's view (none for the others).
 """
 from .base import Widget  # noqa: F401
 from .vanilla import EmbeddingComparison, LatentExplorer  # noqa: F401

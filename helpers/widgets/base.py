@@ -37,8 +37,12 @@ class Widget(widgets.VBox):
         self.picture = widgets.Image(format="png")
         for control in self.controls.values():
             control.observe(self.update, names="value")
-        super().__init__([*(list(self.controls.values()) if rows is None else rows), self.picture])
+        super().__init__(self.arrange(list(self.controls.values()) if rows is None else rows))
         self.update()
+
+    def arrange(self, rows: list) -> list:
+        """The widget's children: `rows` above the picture. A widget may place them otherwise."""
+        return [*rows, self.picture]
 
     def update(self, _change=None) -> None:
         """Show the controls' current values: what every control calls when it moves."""

@@ -26,6 +26,7 @@ from ..losses import mse_per_pixel
 from ..models import decode_all, device_of, encode_all, reconstruct_all
 from ..plots import FastRedraw, code_scatter
 from ..tensors import to_numpy
+from .base import Widget
 
 EMPTY = "draw a digit on the pad (hold the mouse button down, or use a finger)"
 
@@ -175,32 +176,35 @@ def _png(image) -> bytes:
     return buffer.getvalue()
 
 
-class DrawnDigitView(widgets.HBox):
-    """What the three views share: a pad, a figure redrawn fast, a line of text, and `show`,
-    called with each new drawing. A subclass builds its figure in `_build` (setting
-    self.redraw, a plots.FastRedraw) and defines compute(digit) and _draw(result)."""
+class DrawnDigitView(Widget):
+    """What the three views share: a pad, a figure redrawn fast, a line of text. Its input is
+    the pad (each time the pen is lifted, `update` runs) and its `controls`, if any (notebook
+    02's noise); `show(digit, *control values)` computes and draws, as in every widget. A
+    subclass builds its figure in `_build` (setting self.redraw, a plots.FastRedraw) and
+    defines compute(digit, *control values) and _draw(result)."""
 
-    def __init__(self, controls: dict | None = None):
-        self.controls = dict(controls or {})       # as every widget of the course lists them
+    def start_view(self, controls: dict | None = None) -> None:
         self.pad = DrawingPad()
-        self.picture = widgets.Image(format="png")
         self.result = widgets.HTML()
-        self.last = None
-        self.pad.on_digit(self.show)
+        self.pad.on_digit(lambda _digit: self.update())
         self._build()
-        right = widgets.VBox([*self.controls.values(), self.picture, self.result])
-        super().__init__([self.pad, right], layout=widgets.Layout(flex_flow="row wrap"))
-        self.show(self.pad.digit)
+        self.start(controls or {})
 
-    def show(self, digit) -> None:
+    def arrange(self, rows: list) -> list:
+        """The pad on the left; the controls, the picture and the text on its right."""
+        right = widgets.VBox([*rows, self.picture, self.result])
+        return [widgets.HBox([self.pad, right], layout=widgets.Layout(flex_flow="row wrap"))]
+
+    def update(self, _change=None) -> None:
+        """Show the pad's digit for the controls' current values."""
+        self.show(self.pad.digit, *(control.value for control in self.controls.values()))
+
+    def show(self, digit, *values) -> None:
         """Compute and draw the views of `digit` (28x28 or 784 values), or an empty view for None."""
-        self.last = None if digit is None else self.compute(digit)
+        self.last = None if digit is None else self.compute(digit, *values)
         self._draw(self.last)
         self.picture.value = self.redraw.png()
         self.result.value = EMPTY if digit is None else self.last["text"]   # last: the text says "done"
-
-    def _refresh(self, _change=None) -> None:
-        self.show(self.pad.digit)
 
 
 def _as_row(digit) -> torch.Tensor:
@@ -248,7 +252,7 @@ class DrawnCode(DrawnDigitView):
         self.labels, self.images = to_numpy(labels), to_numpy(images).reshape(-1, 28, 28)
         self.class_names = class_names or [str(i) for i in range(10)]
         self.n_neighbours = n_neighbours
-        super().__init__()
+        self.start_view()
 
     def _build(self) -> None:
         fig = Figure(figsize=(8.6, 3.8))
@@ -319,9 +323,7 @@ class DrawnDenoising(DrawnDigitView):
         self.kind = widgets.ToggleButtons(options=NOISE_KINDS, value=kind, description="noise")
         self.level = widgets.FloatSlider(value=level, min=0.0, max=0.9, step=0.05, description="level",
                                          readout_format=".2f", continuous_update=True)
-        self.kind.observe(self._refresh, names="value")
-        self.level.observe(self._refresh, names="value")
-        super().__init__(dict(kind=self.kind, level=self.level))
+        self.start_view(dict(kind=self.kind, level=self.level))
 
     def _build(self) -> None:
         fig = Figure(figsize=(6.4, 2.3))
@@ -379,7 +381,7 @@ class DrawnPosterior(DrawnDigitView):
         self.n_samples, self.limit = n_samples, limit
         # the same eps for every drawing: the samples change only because q(z|x) does
         self.eps = torch.randn(n_samples, 2, generator=torch.Generator().manual_seed(seed))
-        super().__init__()
+        self.start_view()
 
     def _build(self) -> None:
         fig = Figure(figsize=(8.6, 3.8))
