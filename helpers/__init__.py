@@ -12,7 +12,8 @@ One module per concern, each short enough to read in one sitting. The ground flo
     timing      timing code fairly: interleaved rounds after a warm-up
     evaluate    PCA baseline, nearest-neighbour accuracy, principal angles, retrieval
     plots       the course's figures, and the drawings widgets share
-    widgets     the interactive explorers, one module per notebook, on one small base
+    widgets     the interactive explorers, one module per notebook, and the drawing pad's views
+                (widgets/drawing), all on one small base (widgets/base: controls, picture, show)
     checks      exercise checkers that print ✓ or ✗
     errors      argument checks that name the allowed values, and failures put into words
     drawing     a digit drawn on the pad, prepared like MNIST's digits (01, 02, 06)
