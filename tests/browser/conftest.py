@@ -39,13 +39,20 @@ def lab(tmp_path_factory, chromium):
 
 
 @pytest.fixture(scope="session")
-def browser_context(tmp_path_factory, chromium, lab):
+def playwright_session(chromium):
+    """The one Playwright of the session: its sync API cannot be started twice in one process
+    while it runs, so every browser of every test module is launched from this one."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        context = lab_browser.launch_chromium(p, tmp_path_factory.mktemp("chromium-profile"),
-                                              chromium)
-        yield context
-        context.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory, playwright_session, chromium, lab):
+    context = lab_browser.launch_chromium(playwright_session, tmp_path_factory.mktemp("chromium-profile"),
+                                          chromium)
+    yield context
+    context.close()
 
 
 @pytest.fixture

@@ -354,7 +354,7 @@ def exercise_controls(view, timeout_s: float = 300) -> list[str]:
 def move_one_control(view, timeout_s: float = 300) -> str:
     """Move the first enabled slider of a widget view one step with the keyboard (back one step
     when it sits at its maximum), or, in a widget without sliders, click the first toggle button
-    not selected; then wait until the view shows a new picture. Returns what was done."""
+    not selected, or draw one stroke on a drawing pad; then wait until the view shows a new picture. Returns what was done."""
     handles = view.locator(".noUi-handle")
     for i in range(handles.count()):
         handle = handles.nth(i)
@@ -376,7 +376,21 @@ def move_one_control(view, timeout_s: float = 300) -> str:
         buttons.first.click()
         _wait_for_change(view, before, f"toggle button {name!r}", timeout_s)
         return f"toggle button: {name}"
-    raise AssertionError("the widget has no enabled slider or toggle button")
+    canvas = view.locator("canvas")
+    if canvas.count():                               # a drawing pad: draw one stroke on it
+        canvas = canvas.last                         # the top layer receives the pointer
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        x = box["x"] + box["width"] * 0.5
+        before = signature(view)
+        view.page.mouse.move(x, box["y"] + box["height"] * 0.2)
+        view.page.mouse.down()
+        for step in range(1, 13):
+            view.page.mouse.move(x, box["y"] + box["height"] * (0.2 + 0.05 * step))
+        view.page.mouse.up()
+        _wait_for_change(view, before, "a stroke drawn on the pad", timeout_s)
+        return "drawing pad: one vertical stroke"
+    raise AssertionError("the widget has no enabled slider, toggle button or drawing pad")
 
 
 def _choices(kind: str, group) -> list:

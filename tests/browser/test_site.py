@@ -34,14 +34,12 @@ def output():
 
 
 @pytest.fixture(scope="module")
-def offline(site, chromium):
-    from playwright.sync_api import sync_playwright
+def offline(site, chromium, playwright_session):
     server = sb.serve(site)
-    with sync_playwright() as p:
-        browser, context = sb.offline_context(p, chromium, server.base)
-        context.base = server.base
-        yield context
-        browser.close()
+    browser, context = sb.offline_context(playwright_session, chromium, server.base)
+    context.base = server.base
+    yield context
+    browser.close()
     server.stop()
 
 
