@@ -3,6 +3,7 @@ solutions, and nothing else changed. It must still run: nbval executes every cop
 untouched exercise stubs make their checks print ✗ and why, never raise."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,22 @@ def test_only_the_solutions_are_removed(path, edition):
     assert copy.cells == kept, f"{path.name}: the student copy changed more than the solutions"
     assert copy.metadata == original.metadata
     assert (copy.nbformat, copy.nbformat_minor) == (original.nbformat, original.nbformat_minor)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_text_about_solutions_reads_true_in_both_editions(path):
+    """The student copy keeps every markdown cell, so a sentence that promises a worked solution
+    must say it is in the instructor's edition: "the solution is in the cell below" would be
+    false in the copy, where that cell is gone."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        text = " ".join(cell.source.split())
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            if re.search(r"\bsolutions?\b", sentence, re.I) and re.search(r"worked|collapsed|below", sentence, re.I):
+                assert "instructor's edition" in sentence, \
+                    f"{path.name}: true only in the instructor's edition: {sentence!r}"
 
 
 def test_writing_over_the_notebooks_is_refused(tmp_path):
