@@ -137,8 +137,8 @@ def test_decoder_form_carries_float16_weights_that_decode_like_pytorch(explorer,
     assert [layer["kind"] for layer in data["layers"]] == ["Linear", "ReLU", "Linear", "Sigmoid"]
     assert [s["label"] for s in data["sliders"]] == ["z1", "z2"]
     assert data["sliders"][0]["min"] == explorer.z1.min and data["sliders"][0]["step"] == explorer.z1.step
-    script = next(files.path.glob("decoder-*.js")).read_text()
-    assert f'src="webwidgets/01/decoder-' in markup
+    script = next(files.path.glob("weights-*.js")).read_text()
+    assert f'src="webwidgets/01/weights-' in markup
     # the weights in the script are the decoder's, in float16
     blobs = dict(re.findall(r'\["(\w+)"\] = "([^"]+)"', script))
     first = data["layers"][0]
