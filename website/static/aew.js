@@ -454,7 +454,7 @@
     canvas.addEventListener("pointerdown", function (event) {
       if (event.pointerType === "mouse" && event.button !== 0) return;
       event.preventDefault();
-      canvas.setPointerCapture(event.pointerId);
+      try { canvas.setPointerCapture(event.pointerId); } catch (error) { /* a pointer already gone */ }
       var p = position(event);
       stroke = { last: p, width: erasing ? spec.eraser : spec.pen };
       setStyle(stroke.width, erasing);
