@@ -665,8 +665,9 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         "images": {k: boxes(v) for k, v in parts["images"].items()},
         "texts": {k: slots(v) for k, v in parts["texts"].items()},
         "pad": {"size": pad.size, "pen": pad.pen_width, "eraser": pad.eraser_width, "start": start,
-                "examples": {k: [{"points": [list(map(float, p)) for p in s.points], "width": s.width,
-                                  "erase": s.erase} for s in v] for k, v in EXAMPLES.items()}},
+                "examples": [{"name": k, "strokes": [{"points": [list(map(float, p)) for p in s.points],
+                                                      "width": s.width, "erase": s.erase} for s in v]}
+                             for k, v in EXAMPLES.items()]},
         **parts["data"],
     }
     if "axes" in parts:

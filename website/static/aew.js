@@ -494,9 +494,9 @@
       eraser.setAttribute("aria-pressed", String(on));
     }
     buttons.appendChild(make("span", { class: "aew-small" }, "draw an example:"));
-    Object.keys(spec.examples).forEach(function (name) {
-      var b = button(name, function (event) { blank(); drawStrokes(spec.examples[name]); changed(event.timeStamp); });
-      b.setAttribute("aria-label", "draw an example " + name);
+    spec.examples.forEach(function (example) {
+      var b = button(example.name, function (event) { blank(); drawStrokes(example.strokes); changed(event.timeStamp); });
+      b.setAttribute("aria-label", "draw an example " + example.name);
     });
 
     blank();
