@@ -262,7 +262,7 @@ def test_draw_a_digit_on_the_website(number, site, offline, output):
 
 def _largest(a, b) -> float:
     import numpy as np
-    return float(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)).max())
+    return float(np.abs(np.asarray(a, dtype=float).reshape(-1) - np.asarray(b, dtype=float).reshape(-1)).max())
 
 
 @pytest.mark.parametrize("number", DRAWING_PAGES)
