@@ -265,6 +265,20 @@ def _largest(a, b) -> float:
     return float(np.abs(np.asarray(a, dtype=float).reshape(-1) - np.asarray(b, dtype=float).reshape(-1)).max())
 
 
+def same_text(page_text: str, python_text: str) -> bool:
+    """The same words, and each number the same up to one unit of its last printed digit (the
+    float16 weights can tip a rounding: 0.0221 against 0.0220)."""
+    import re
+    number = r"-?\d+(?:\.\d+)?"
+    if re.split(number, page_text) != re.split(number, python_text):
+        return False
+    for a, b in zip(re.findall(number, page_text), re.findall(number, python_text)):
+        unit = 10.0 ** -len(b.split(".")[1]) if "." in b else 1.0
+        if abs(float(a) - float(b)) > 1.01 * unit:
+            return False
+    return True
+
+
 @pytest.mark.parametrize("number", DRAWING_PAGES)
 def test_drawing_pads_compute_as_pytorch(number, site, offline):
     """The page against PyTorch: (1) for the digits saved at build time (the notebook's and the
@@ -292,7 +306,7 @@ def test_drawing_pads_compute_as_pytorch(number, site, offline):
                     worst["errors"] = max(worst.get("errors", 0), abs(ours["errors"][name] - value))
             if number == "06":
                 assert ours["guess"] == theirs["guess"]
-            assert ours["text"] == theirs["text"], f"{number}: page {ours['text']!r}, PyTorch {theirs['text']!r}"
+            assert same_text(ours["text"], theirs["text"]), f"{number}: page {ours['text']!r}, PyTorch {theirs['text']!r}"
         print(f"\n{number}: largest page - PyTorch difference over {len(check)} cases: "
               + ", ".join(f"{k} {v:.5f}" for k, v in worst.items()))
         limits = {"code": 0.05, "mu": 0.02, "sigma": 0.02, "probabilities": 0.01, "error": 0.001,
@@ -301,17 +315,25 @@ def test_drawing_pads_compute_as_pytorch(number, site, offline):
             assert value < limits.get(key, 0.01), f"{number}: {key} differs from PyTorch's by {value:.4f}"
 
         # preparation: strokes on the page's canvas (the browser's anti-aliasing) against
-        # helpers.drawing (Pillow's), then prepared the same way
+        # helpers.drawing (Pillow's): the ink, then the prepared digits. Rounding the placement
+        # to whole pixels can move a digit by one pixel when the two inks differ by a hair, so
+        # the digits are compared at the best of the nine shifts by at most one pixel.
         stroke_sets = {"1": [Stroke(ONE)], "0": [Stroke(ZERO)], **{f"example {k}": v for k, v in EXAMPLES.items()}}
-        differences = {}
+        figures = {}
         for name, strokes in stroke_sets.items():
             ours = page.evaluate("([id, strokes]) => AEW.drawings[id].drawStrokes(strokes)", [widget, [
                 {"points": [list(p) for p in s.points], "width": s.width, "erase": s.erase} for s in strokes]])
-            theirs = prepare_digit(render_strokes(strokes))
-            difference = np.abs(np.array(ours).reshape(28, 28) - theirs)
-            differences[name] = (difference.max(), difference.mean())
-        print(f"{number}: page's canvas + preparation vs helpers.drawing (max, mean per pixel): "
-              + "; ".join(f"{k} {m:.3f}, {a:.4f}" for k, (m, a) in differences.items()))
-        assert all(m < 0.25 and a < 0.01 for m, a in differences.values()), differences
+            ink = np.array(page.evaluate("id => AEW.drawings[id].ink()", widget)).reshape(280, 280)
+            ours, theirs = np.array(ours).reshape(28, 28), prepare_digit(render_strokes(strokes))
+            shifted = min(np.abs(np.roll(ours, (dy, dx), axis=(0, 1)) - theirs).max()
+                          for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+            figures[name] = dict(ink_mean=np.abs(ink - render_strokes(strokes)).mean(),
+                                 digit_max=np.abs(ours - theirs).max(), digit_mean=np.abs(ours - theirs).mean(),
+                                 shifted_max=shifted)
+        print(f"{number}: page's canvas and preparation against helpers.drawing's: " + "; ".join(
+            f"{k}: ink {f['ink_mean']:.4f} mean, digit {f['digit_max']:.3f} max {f['digit_mean']:.4f} mean, "
+            f"{f['shifted_max']:.3f} max at the best shift" for k, f in figures.items()))
+        for name, f in figures.items():
+            assert f["ink_mean"] < 0.005 and f["shifted_max"] < 0.25, f"{number}, strokes {name}: {f}"
     finally:
         page.close()

@@ -703,6 +703,7 @@
       drawStrokes: function (strokes) { pad.drawStrokes(strokes); return last && Array.from(last); },
       clear: pad.clear,
       digit: function () { return last && Array.from(last); },
+      ink: function () { return Array.from(pad.ink()); },
       text: function () { return result.textContent; }
     };
     function loaded() {
