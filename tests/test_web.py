@@ -304,3 +304,16 @@ def test_a_view_with_a_network_the_page_cannot_run_stays_a_picture(files, tmp_pa
     view = widgets.DrawnCode(odd, models.encode_all(odd, x), torch.arange(20) % 10, x)
     form, markup = web.web_form(view, "01-7", files, tmp_path)
     assert form == "static" and "moves in JupyterLab" in markup
+
+
+def test_the_neighbours_on_the_page_are_searched_among_the_first_digits(drawing_views, files, tmp_path):
+    view = drawing_views["code"]                  # 100 training digits
+    markup = web.web_form(view, "01-8", files, tmp_path)[1]
+    data = player_data(markup)
+    assert len(data["codes"]) == len(data["labels"]) == 100 and "searched among" not in markup
+    assert "encoded and decoded in your browser" in markup
+    parts = view.web_parts(candidates=30)
+    assert len(parts["data"]["codes"]) == 30 and "among the first 30 training digits" in parts["note"]
+    check = json.loads((tmp_path / "01-8-drawing-check.json").read_text())
+    for case in check:                            # all 100 searched: the notebook's neighbours
+        assert case["result"]["neighbours"] == list(view.compute(np.array(case["digit"]))["neighbours"])

@@ -294,11 +294,14 @@ class DrawnCode(DrawnDigitView):
         return dict(digit=x.numpy().reshape(28, 28), code=code, reconstruction=recon, error=error,
                     neighbours=neighbours, text=text)
 
-    def web_parts(self, candidates: int = 3000) -> dict:
+    def web_parts(self, candidates: int = 5000) -> dict:
         """What the website's copy of this view needs (helpers/web.py): the networks it runs,
-        the figure's moving parts, and the training digits it searches for neighbours, here
-        the first `candidates` (their codes and 28x28 images travel with the page)."""
+        the figure's moving parts, and the training digits it searches for neighbours, at most
+        the first `candidates` (their codes and 28x28 images travel with the page: a sheet of
+        4000 digits is about 0.7 MB)."""
         n = min(candidates, len(self.codes))
+        searched = (f"On this page the nearest digits are searched among the first {n} training "
+                    f"digits; among all {len(self.codes)} in JupyterLab." if n < len(self.codes) else "")
         return dict(networks={"encoder": self.model.encoder, "decoder": self.model.decoder},
                     images={"digit": self.drawn, "reconstruction": self.recon, "near": self.near},
                     texts={"reconstruction": self.recon_title, "near": self.near_titles},
@@ -309,9 +312,7 @@ class DrawnCode(DrawnDigitView):
                               class_names=self.class_names, n_neighbours=self.n_neighbours),
                     check=lambda result: {"neighbours": nearest_codes(self.codes[:n], result["code"],
                                                                       self.n_neighbours).tolist()},
-                    note=f"Your drawing is encoded and decoded in your browser. On this page the "
-                         f"nearest digits are searched among the first {n} training digits; "
-                         f"among all {len(self.codes)} in JupyterLab.")
+                    note=" ".join(["Your drawing is encoded and decoded in your browser.", searched]).strip())
 
     def _draw(self, result) -> None:
         self.marker.set_visible(result is not None)
