@@ -178,7 +178,9 @@ def _png(image) -> bytes:
 class DrawnDigitView(widgets.HBox):
     """What the three views share: a pad, a figure redrawn fast, a line of text, and `show`,
     called with each new drawing. A subclass builds its figure in `_build` (setting
-    self.redraw, a plots.FastRedraw) and defines compute(digit) and _draw(result)."""
+    self.redraw, a plots.FastRedraw) and defines compute(digit) and _draw(result), and says in
+    web_parts() what the website's copy of the view needs (helpers/web.py, website/static/aew.js,
+    which computes the same numbers in the page; tests/browser/test_site.py compares them)."""
 
     def __init__(self, controls: dict | None = None):
         self.controls = dict(controls or {})       # as every widget of the course lists them
