@@ -9,6 +9,10 @@ a browser decoder redraws.
    explorer are moved MOVES times with the arrow keys. The page itself measures, for each
    move, the ms from the input event (event.timeStamp) to the end of drawing the new digit on
    its canvas (decoder forward pass included). Target: 95th percentile within one frame, 16 ms.
+3. Drawing pads (01, 02, 06): the example buttons pressed DRAWINGS times in turn; the page
+   measures, for each, the ms from the click to the view redrawn (reading the pad, preparing
+   the digit, the view's networks, painting), as after a stroke ends. Target: 95th percentile
+   within two frames, 33 ms.
 
 `python -m benchmarks site --latency-only` skips the build (uses build/site/ as it is).
 """
@@ -30,6 +34,10 @@ import site_browser  # noqa: E402
 MOVES = 40
 TARGET_P95_MS = 16
 PAGE = "notebooks/01_vanilla_autoencoder.html"
+DRAWINGS = 30
+DRAWING_TARGET_P95_MS = 33
+DRAWING_PAGES = ["notebooks/01_vanilla_autoencoder.html", "notebooks/02_denoising_autoencoder.html",
+                 "notebooks/06_vae_neural_network_view.html"]
 
 
 def build_time() -> float:
@@ -60,6 +68,37 @@ def latency(moves: int = MOVES) -> np.ndarray:
     return timings
 
 
+def drawing_latency(drawings: int = DRAWINGS) -> dict:
+    """{page: ms from each example button's click to its view redrawn}."""
+    from playwright.sync_api import sync_playwright
+    chromium = lab_browser.find_chromium()
+    if chromium is None:
+        raise SystemExit("Chromium is missing: " + lab_browser.INSTALL_HINT)
+    server = site_browser.serve(site_browser.SITE)
+    results = {}
+    try:
+        with sync_playwright() as p:
+            browser, context = site_browser.offline_context(p, chromium, server.base)
+            for path in DRAWING_PAGES:
+                page, log = site_browser.open_offline(context, f"{server.base}/{path}")
+                figure = page.locator("figure.aew-drawing").first
+                figure.scroll_into_view_if_needed()
+                buttons = figure.get_by_role("button", name="draw an example")
+                for n in range(4):                               # warm-up: JIT, first draws
+                    buttons.nth(n % buttons.count()).click()
+                page.evaluate("() => { AEW.drawTimings.length = 0; }")
+                for n in range(drawings):
+                    buttons.nth(n % buttons.count()).click()
+                results[path] = np.array(page.evaluate("() => AEW.drawTimings.slice()"))
+                if log.outside or log.errors:
+                    raise SystemExit(f"{path} asked outside the site or logged errors: {log.outside[:3]} {log.errors[:3]}")
+                page.close()
+            browser.close()
+    finally:
+        server.stop()
+    return results
+
+
 def main() -> None:
     if "--latency-only" not in sys.argv:
         seconds = build_time()
@@ -71,6 +110,12 @@ def main() -> None:
     print(f"slider-to-canvas latency on {PAGE}: median {p50:.1f} ms, 95th percentile {p95:.1f} ms, "
           f"max {timings.max():.1f} ms over {len(timings)} moves (target: 95th percentile "
           f"<= {TARGET_P95_MS} ms): {'ok' if p95 <= TARGET_P95_MS else 'SLOWER THAN TARGET'}")
+    for path, timings in drawing_latency().items():
+        p50, p95 = np.percentile(timings, [50, 95])
+        print(f"drawing pad, drawing to view redrawn on {path}: median {p50:.1f} ms, 95th percentile "
+              f"{p95:.1f} ms, max {timings.max():.1f} ms over {len(timings)} drawings (target: 95th "
+              f"percentile <= {DRAWING_TARGET_P95_MS} ms): "
+              f"{'ok' if p95 <= DRAWING_TARGET_P95_MS else 'SLOWER THAN TARGET'}")
 
 
 if __name__ == "__main__":

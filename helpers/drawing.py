@@ -59,6 +59,20 @@ class Stroke:
     erase: bool = False
 
 
+def _oval(centre, radii, steps: int = 48) -> list:
+    return [(centre[0] + radii[0] * math.sin(2 * math.pi * i / steps),
+             centre[1] - radii[1] * math.cos(2 * math.pi * i / steps)) for i in range(steps + 1)]
+
+
+# Digits drawn in advance, in canvas pixels: the website's "draw an example" buttons load them,
+# so a reader without a mouse or touch screen can still see the views change.
+EXAMPLES = {
+    "1": [Stroke([(150, 50), (144, 140), (138, 230)])],
+    "7": [Stroke([(85, 60), (195, 60), (130, 230)])],
+    "0": [Stroke(_oval((140, 140), (60, 90)))],
+}
+
+
 def render_strokes(strokes, size=(CANVAS, CANVAS), background=None) -> np.ndarray:
     """The canvas after `strokes`, as ink (height, width) in [0, 1]: pen strokes add ink,
     eraser strokes remove it, in order, each with round ends and joints. `background`: ink

@@ -9,6 +9,9 @@
   notebook `export_widgets()` turns each one into a web form that moves without a kernel:
     "decoder"  the latent explorers (01, 06): the decoder's weights in float16, its background
                picture and the sliders' ranges; the page runs the forward pass itself;
+    "drawing"  the drawing pads (01, 02, 06): a pad in the page, the preparation of helpers.drawing
+               in JavaScript, and the networks the view runs (float16), run by the same
+               script that runs the decoders; the view's `web_parts()` says what it needs;
     "frames"   the other widgets: the widget's own controls are set to each value of a grid
                (`GRIDS`) and its own picture and texts are saved, so the page plays them back;
     "static"   any other widget: its picture as executed and one line saying that it moves in
@@ -266,6 +269,11 @@ def _web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[
         layers = decoder_layers(widget)
         if layers is not None:
             return "decoder", _decoder_form(widget, widget_id, files, markup_dir, layers)
+    if "DrawnDigitView" in names:
+        markup = _drawing_form(widget, widget_id, files, markup_dir)
+        if markup is not None:
+            return "drawing", markup
+        return "static", _static_form(widget, widget_id, files)
     spec = next((GRIDS[n] for n in names if n in GRIDS), None)
     if spec is not None:
         return "frames", _frames_form(widget, widget_id, files, spec)
@@ -479,17 +487,14 @@ def _player_markup(widget_id: str, form: str, data: dict, note: str, extra: str 
 
 # --- the browser decoder ------------------------------------------------------------------
 
-def decoder_layers(widget) -> list[dict] | None:
-    """The decoder of a latent explorer as a list of layers the page can run (Linear with
-    float16 weights, ReLU, Sigmoid, Tanh), or None if it has any other kind of layer or if
-    running that list does not reproduce the widget's own `decode` (then no decoder form)."""
-    import torch
-    decoder = getattr(widget.model, "decoder", None)
-    if decoder is None or not all(type(m).__name__ in DECODER_LAYERS for m in decoder):
-        return None
+def network_layers(modules) -> list[dict] | None:
+    """A network (an nn.Sequential or a list of modules) as a list of layers the page can run:
+    Linear with float16 weights, ReLU, Sigmoid, Tanh; None if it has any other kind of layer."""
     layers = []
-    for module in decoder:
+    for module in modules:
         kind = type(module).__name__
+        if kind not in DECODER_LAYERS:
+            return None
         if kind == "Linear":
             weight = to_numpy(module.weight).astype("<f2")   # float16, little-endian
             bias = to_numpy(module.bias).astype("<f2")
@@ -497,16 +502,12 @@ def decoder_layers(widget) -> list[dict] | None:
                            "weight": weight, "bias": bias})
         elif kind != "Identity":
             layers.append({"kind": kind})
-    codes = np.random.default_rng(0).uniform(-2, 2, size=(5, 2))
-    ours = run_decoder(layers, codes)
-    with torch.no_grad():
-        theirs = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
-    return layers if np.abs(ours - theirs).max() < 0.01 else None
+    return layers
 
 
-def run_decoder(layers: list[dict], codes) -> np.ndarray:
+def run_layers(layers: list[dict], x) -> np.ndarray:
     """What the page computes, in NumPy (float32 arithmetic on the float16 weights)."""
-    x = np.asarray(codes, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32)
     for layer in layers:
         if layer["kind"] == "Linear":
             x = x @ layer["weight"].astype(np.float32).T + layer["bias"].astype(np.float32)
@@ -516,34 +517,37 @@ def run_decoder(layers: list[dict], codes) -> np.ndarray:
             x = 1 / (1 + np.exp(-x))
         elif layer["kind"] == "Tanh":
             x = np.tanh(x)
-    return np.clip(x, 0, 1)
+    return x
 
 
-def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layers: list[dict]) -> str:
-    from PIL import Image
+def decoder_layers(widget) -> list[dict] | None:
+    """The decoder of a latent explorer as network_layers, or None if it has any other kind
+    of layer or if running them does not reproduce the widget's own `decode` (then no
+    decoder form)."""
     import torch
-    redraw, fig = widget.redraw, widget.redraw.fig
-    height = fig.bbox.height
+    decoder = getattr(widget.model, "decoder", None)
+    layers = None if decoder is None else network_layers(decoder)
+    if layers is None:
+        return None
+    codes = np.random.default_rng(0).uniform(-2, 2, size=(5, 2))
+    ours = run_decoder(layers, codes)
+    with torch.no_grad():
+        theirs = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
+    return layers if np.abs(ours - theirs).max() < 0.01 else None
 
-    # The figure without its moving parts (digit, cross, caption): FastRedraw keeps it.
-    redraw.canvas.restore_region(redraw.background)
-    rgba = np.asarray(redraw.canvas.buffer_rgba())[..., :3].copy()
-    buffer = io.BytesIO()
-    Image.fromarray(rgba).save(buffer, format="png")
-    background = _save_png(buffer.getvalue(), files)
 
-    def box(bbox):        # matplotlib pixels (origin bottom left) -> canvas pixels (top left)
-        return [bbox.x0, height - bbox.y1, bbox.width, bbox.height]
+def run_decoder(layers: list[dict], codes) -> np.ndarray:
+    """The page's decoder: run_layers, clamped to [0, 1] as the widget's decode is."""
+    return np.clip(run_layers(layers, codes), 0, 1)
 
-    renderer = redraw.canvas.get_renderer()
-    ax = widget.marker.axes
-    (x0, y0), (x1, y1) = ax.transData.transform([(ax.get_xlim()[0], ax.get_ylim()[0]),
-                                                  (ax.get_xlim()[1], ax.get_ylim()[1])])
-    caption = widget.caption
-    caption_box = caption.get_window_extent(renderer)
-    weights = {}
-    page_layers = []
-    for i, layer in enumerate(layers):
+
+def _network_script(layers: list[dict], files: Folder) -> tuple[list[dict], str]:
+    """Write a network's float16 weights as a script (named by its content, so a network two
+    widgets share is stored and loaded once); return the layers as the page lists them (each
+    Linear naming its blob) and the script's URL. A script, not a data file: a page opened
+    from a folder (file://) may load scripts but may not fetch files."""
+    weights, page_layers = {}, []
+    for layer in layers:
         if layer["kind"] == "Linear":
             blob = layer["weight"].tobytes() + layer["bias"].tobytes()
             name = hashlib.sha256(blob).hexdigest()[:16]
@@ -551,12 +555,49 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
             page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"], "blob": name})
         else:
             page_layers.append({"kind": layer["kind"]})
-    # The weights travel in a script file (a page opened from a folder, file://, may load
-    # scripts but may not fetch files).
-    script = ("// float16 weights of a decoder, little-endian, base64: written by helpers/web.py\n"
+    script = ("// float16 weights of a network, little-endian, base64: written by helpers/web.py\n"
               + "".join(f'(window.AEW_WEIGHTS = window.AEW_WEIGHTS || {{}})["{k}"] = "{v}";\n'
                         for k, v in weights.items())).encode()
-    weights_url = files.write(f"decoder-{hashlib.sha256(script).hexdigest()[:12]}.js", script)
+    return page_layers, files.write(f"weights-{hashlib.sha256(script).hexdigest()[:12]}.js", script)
+
+
+def _background(redraw, files: Folder) -> str:
+    """The figure of a FastRedraw without its moving parts, saved as a PNG; its URL."""
+    from PIL import Image
+    redraw.canvas.restore_region(redraw.background)
+    rgba = np.asarray(redraw.canvas.buffer_rgba())[..., :3].copy()
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="png")
+    return _save_png(buffer.getvalue(), files)
+
+
+def _pixel_box(artist, height: float) -> list[float]:
+    """An artist's box in canvas pixels (origin top left): [x, y, width, height]."""
+    bbox = artist.get_window_extent(artist.figure.canvas.get_renderer())
+    return [bbox.x0, height - bbox.y1, bbox.width, bbox.height]
+
+
+def _axes_map(ax, height: float) -> dict:
+    """How the page turns data coordinates of `ax` into canvas pixels, and the axes' box."""
+    (x0, y0), (x1, y1) = ax.transData.transform([(ax.get_xlim()[0], ax.get_ylim()[0]),
+                                                  (ax.get_xlim()[1], ax.get_ylim()[1])])
+    return {"x": [x0, x1], "y": [height - y0, height - y1],
+            "xlim": list(ax.get_xlim()), "ylim": list(ax.get_ylim())}
+
+
+def _text_slot(text, height: float) -> dict:
+    """Where the page writes a (centred) text: its centre, the bottom of its lines, its size."""
+    box = text.get_window_extent(text.figure.canvas.get_renderer())
+    return {"x": (box.x0 + box.x1) / 2, "bottom": height - box.y0,
+            "size": text.get_fontsize() * text.figure.dpi / 72}
+
+
+def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layers: list[dict]) -> str:
+    import torch
+    redraw, fig = widget.redraw, widget.redraw.fig
+    height = fig.bbox.height
+    background = _background(redraw, files)     # without digit, cross and caption
+    page_layers, weights_url = _network_script(layers, files)
     sliders = [{"label": s.description, "min": s.min, "max": s.max, "step": s.step,
                 "value": s.value, "format": s.readout_format} for s in (widget.z1, widget.z2)]
     dpi_scale = fig.dpi / 72
@@ -564,13 +605,10 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
         "form": "decoder", "sliders": sliders, "layers": page_layers,
         "size": [fig.bbox.width, height], "background": background,
         "alt": describe_figure(fig),
-        "image_box": box(widget.image.get_window_extent(renderer)),
-        "axes": {"x": [x0, x1], "y": [height - y0, height - y1],
-                 "xlim": list(ax.get_xlim()), "ylim": list(ax.get_ylim())},
+        "image_box": _pixel_box(widget.image, height),
+        "axes": _axes_map(widget.marker.axes, height),
         "marker_size": math.sqrt(float(widget.marker.get_sizes()[0])) * dpi_scale,
-        "caption": {"format": widget.caption_format, "x": (caption_box.x0 + caption_box.x1) / 2,
-                    "bottom": height - caption_box.y0,
-                    "size": caption.get_fontsize() * dpi_scale},
+        "caption": {"format": widget.caption_format, **_text_slot(widget.caption, height)},
     }
     # A fixture for the tests (not part of the site): the PyTorch decoder's output for 100
     # codes across the sliders' ranges, to compare with what the page computes.
@@ -585,3 +623,121 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
              f'<script src="{weights_url}"></script>')
     note = "The digit is decoded in your browser: the page runs the decoder's forward pass."
     return _player_markup(widget_id, "decoder", data, note, extra)
+
+
+# --- the drawing pads -------------------------------------------------------------------------
+
+def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> str | None:
+    """The web form of a drawing view (helpers/widgets/drawing.py), from its `web_parts()`:
+    a pad, the view's controls, its figure without the moving parts, where the page draws
+    those, and its networks as float16 scripts. None if a network has a layer the page cannot
+    run. Writes <id>-drawing-check.json for the tests: what PyTorch computes for a few digits."""
+    from PIL import Image
+
+    from .drawing import EXAMPLES, prepare_digit, render_strokes
+    from .widgets.drawing import EMPTY
+    parts = widget.web_parts()
+    networks, scripts = {}, []
+    for name, modules in parts["networks"].items():
+        layers = network_layers(modules)
+        if layers is None:
+            return None
+        networks[name], url = _network_script(layers, files)
+        scripts += [url] if url not in scripts else []
+    fig, height = widget.redraw.fig, widget.redraw.fig.bbox.height
+    dpi_scale = fig.dpi / 72
+
+    def boxes(artists):
+        return [_pixel_box(a, height) for a in artists] if isinstance(artists, list) else _pixel_box(artists, height)
+
+    def slots(texts):
+        return [_text_slot(t, height) for t in texts] if isinstance(texts, list) else _text_slot(texts, height)
+
+    controls = []
+    for name, control in widget.controls.items():
+        choices = _choices(control)
+        kind = "choice" if isinstance(control.value, str) else "range"
+        controls.append({"name": name, "label": control.description or name, "kind": kind,
+                         "values": [label for label, _ in choices], "numbers": [v for _, v in choices],
+                         "start": next(i for i, (_, v) in enumerate(choices) if _same(v, control.value))})
+    pad = widget.pad
+    start = None
+    if pad.background is not None and not pad.strokes:     # a digit loaded from code
+        step = pad.size // 28
+        start = np.round(pad.background[::step, ::step] * 255).astype(int).reshape(-1).tolist()
+    data = {
+        "form": "drawing", "view": type(widget).__name__, "networks": networks, "empty": EMPTY,
+        "controls": controls, "size": [fig.bbox.width, height],
+        "background": _background(widget.redraw, files), "alt": describe_figure(fig),
+        "images": {k: boxes(v) for k, v in parts["images"].items()},
+        "texts": {k: slots(v) for k, v in parts["texts"].items()},
+        "pad": {"size": pad.size, "pen": pad.pen_width, "eraser": pad.eraser_width, "start": start,
+                "examples": [{"name": k, "strokes": [{"points": [list(map(float, p)) for p in s.points],
+                                                      "width": s.width, "erase": s.erase} for s in v]}
+                             for k, v in EXAMPLES.items()]},
+        **parts["data"],
+    }
+    if "axes" in parts:
+        data["axes"] = _axes_map(parts["axes"], height)
+    if "marker" in parts:
+        data["marker_size"] = math.sqrt(float(parts["marker"].get_sizes()[0])) * dpi_scale
+    if "ellipse" in parts:
+        data["ellipse_width"] = parts["ellipse"].get_linewidth() * dpi_scale
+        data["centre_size"] = parts["centre"].get_markersize() * dpi_scale
+        data["centre_width"] = parts["centre"].get_markeredgewidth() * dpi_scale
+    if "sheet" in parts:                  # training digits in rows of 50, for the neighbours
+        images = np.asarray(parts["sheet"]).reshape(-1, 28, 28)
+        rows = -(-len(images) // 50)
+        sheet = np.zeros((rows * 28, 50 * 28), dtype=np.uint8)
+        for i, image in enumerate(images):
+            r, c = divmod(i, 50)
+            sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = np.round(np.clip(image, 0, 1) * 255)
+        buffer = io.BytesIO()
+        Image.fromarray(sheet).save(buffer, format="png")
+        data["sheet"] = _save_png(buffer.getvalue(), files)
+
+    # A fixture for the tests (not part of the site): PyTorch's results for the digit the
+    # notebook left on the pad and for the examples, under a few settings of the controls.
+    digits = ([pad.digit] if pad.digit is not None else []) + [
+        prepare_digit(render_strokes(strokes)) for strokes in EXAMPLES.values()]
+    settings = [{}]
+    if "kind" in widget.controls:         # the denoising view: each noise at two levels
+        settings = [{"kind": k, "level": level} for k in data["kinds"] for level in (0.25, 0.6)]
+    check = []
+    for digit in digits:
+        for setting in settings:
+            result = widget.compute(digit, **setting)
+            result.update(parts.get("check", lambda r: {})(result))
+            check.append({"digit": np.round(digit, 7).reshape(-1).tolist(), "setting": setting,
+                          "result": _jsonable(result)})
+    (markup_dir / f"{widget_id}-drawing-check.json").write_text(json.dumps(check))
+
+    pad_label = ("Drawing pad: draw a digit here with the mouse, a pen or a finger (white ink on "
+                 "black). Without a pointer, use the example buttons beside it.")
+    extra = (
+        '<div class="aew-drawing-row"><div class="aew-pad">'
+        f'<canvas class="aew-pad-canvas" width="{pad.size}" height="{pad.size}" role="img" '
+        f'aria-label="{html.escape(pad_label)}">{html.escape(pad_label)}</canvas>'
+        '<div class="aew-pad-side"><div class="aew-pad-buttons"></div>'
+        '<p class="aew-small">what the models see:</p>'
+        '<canvas class="aew-preview" width="84" height="84" role="img" '
+        'aria-label="The 28 by 28 digit the models see: empty"></canvas></div></div>'
+        '<div class="aew-view">'
+        f'<canvas class="aew-canvas" width="{int(fig.bbox.width)}" height="{int(height)}" '
+        f'role="img" aria-label="{html.escape(data["alt"])}"></canvas>'
+        f'<p class="aew-result" aria-live="polite">{html.escape(widget.result.value)}</p></div></div>'
+        + "".join(f'<script src="{url}"></script>' for url in scripts))
+    return _player_markup(widget_id, "drawing", data, parts["note"], extra)
+
+
+def _jsonable(value):
+    """A widget's result (NumPy arrays, tensors, numbers, dicts) as JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 7)
+    return value

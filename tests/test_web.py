@@ -1,7 +1,11 @@
 """helpers.web, which turns the course's widgets into web forms for `make site`: driven from
 Python on small models (the pages themselves are tested in tests/browser/test_site.py)."""
+import base64
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import ipywidgets
 import numpy as np
@@ -10,6 +14,8 @@ import torch
 from matplotlib.figure import Figure
 
 from helpers import models, web, widgets
+from helpers.drawing import EXAMPLES, Stroke, prepare_digit, render_strokes
+from helpers.vae import VAE
 
 
 @pytest.fixture
@@ -137,8 +143,8 @@ def test_decoder_form_carries_float16_weights_that_decode_like_pytorch(explorer,
     assert [layer["kind"] for layer in data["layers"]] == ["Linear", "ReLU", "Linear", "Sigmoid"]
     assert [s["label"] for s in data["sliders"]] == ["z1", "z2"]
     assert data["sliders"][0]["min"] == explorer.z1.min and data["sliders"][0]["step"] == explorer.z1.step
-    script = next(files.path.glob("decoder-*.js")).read_text()
-    assert f'src="webwidgets/01/decoder-' in markup
+    script = next(files.path.glob("weights-*.js")).read_text()
+    assert f'src="webwidgets/01/weights-' in markup
     # the weights in the script are the decoder's, in float16
     blobs = dict(re.findall(r'\["(\w+)"\] = "([^"]+)"', script))
     first = data["layers"][0]
@@ -166,3 +172,148 @@ def test_decoder_with_another_kind_of_layer_falls_back_to_its_picture(files, tmp
 def test_every_grid_names_a_course_widget():
     for name in web.GRIDS:
         assert isinstance(getattr(widgets, name, None), type), f"GRIDS names {name}, not a widget of helpers.widgets"
+
+
+# --- the drawing pads ------------------------------------------------------------------------
+
+NODE = shutil.which("node")
+AEW_JS = Path(__file__).resolve().parents[1] / "website" / "static" / "aew.js"
+# Node runs aew.js as a page would (its players find no figures), then the given expression.
+_NODE_RUN = """
+const fs = require("fs");
+global.window = global;
+global.document = {readyState: "complete", querySelectorAll: () => []};
+eval(fs.readFileSync(process.argv[1], "utf8"));
+for (const script of process.argv.slice(2)) eval(fs.readFileSync(script, "utf8"));
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+process.stdout.write(JSON.stringify((%s)(input)));
+"""
+
+
+def run_aew_in_node(expression: str, data, scripts=()):
+    done = subprocess.run([NODE, "-e", _NODE_RUN % expression, str(AEW_JS), *map(str, scripts)],
+                          input=json.dumps(data), capture_output=True, text=True, check=True, timeout=120)
+    return json.loads(done.stdout)
+
+
+needs_node = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+
+
+@needs_node
+def test_the_pages_preparation_gives_the_same_digit_as_python():
+    """aew.js's prepareDigit against helpers.drawing.prepare_digit, on the same ink: the
+    examples the page's buttons draw, a thin and a wide shape, noise, a block whose placement
+    rounds halves, and an empty pad."""
+    inks = [render_strokes(strokes) for strokes in EXAMPLES.values()]
+    inks.append(render_strokes([Stroke([(30, 40), (35, 260)], width=8)]))
+    inks.append(render_strokes([Stroke([(20, 200), (260, 180)])]))
+    inks.append(np.clip(np.random.default_rng(0).random((61, 45)) - 0.7, 0, 1).astype(np.float32))
+    block = np.zeros((280, 280), np.float32)    # its centre of mass lands on halves: rounded up
+    block[30:130, 200:250] = 1
+    inks.append(block)
+    inks.append(np.zeros((50, 40), np.float32))
+    page = run_aew_in_node(
+        "inks => inks.map(i => { const d = AEW.prepareDigit(Float32Array.from(i.ink), i.h, i.w); "
+        "return d && Array.from(d); })",
+        [{"ink": ink.reshape(-1).tolist(), "h": ink.shape[0], "w": ink.shape[1]} for ink in inks])
+    for ink, ours in zip(inks[:-1], page[:-1]):
+        assert ours is not None
+        assert np.abs(np.array(ours).reshape(28, 28) - prepare_digit(ink)).max() < 1e-6
+    assert page[-1] is None                 # an empty pad: no digit (Python raises ValueError)
+
+
+@pytest.fixture(scope="module")
+def drawing_views(tiny_ae):
+    torch.manual_seed(0)
+    dae, vae, judge = models.Autoencoder([784, 16, 2]).eval(), VAE([784, 16, 2]).eval(), models.mlp([784, 10]).eval()
+    x = torch.rand(100, 784, generator=torch.Generator().manual_seed(1))
+    y = torch.arange(100) % 10
+    views = {"code": widgets.DrawnCode(tiny_ae, models.encode_all(tiny_ae, x), y, x),
+             "denoising": widgets.DrawnDenoising(tiny_ae, {"masking": dae, "gaussian": tiny_ae,
+                                                           "salt-and-pepper": dae}),
+             "posterior": widgets.DrawnPosterior(vae, judge, models.encode_all(vae, x)[0], y)}
+    for view in views.values():
+        view.pad.load_digit(x[0])
+    return views
+
+
+@pytest.mark.parametrize("name", ["code", "denoising", "posterior"])
+def test_drawing_form_ships_the_views_networks_in_float16(name, drawing_views, files, tmp_path):
+    view = drawing_views[name]
+    form, markup = web.web_form(view, f"01-{name}", files, tmp_path)
+    assert form == "drawing"
+    data = player_data(markup)
+    parts = view.web_parts()
+    assert set(data["networks"]) == set(parts["networks"])
+    blobs = {}
+    for url in re.findall(r'<script src="([^"]+)"></script>', markup):
+        script = (files.path / url.split("/")[-1]).read_text()
+        blobs.update(re.findall(r'\["(\w+)"\] = "([^"]+)"', script))
+    for net, modules in parts["networks"].items():
+        linear = [m for m in modules if isinstance(m, torch.nn.Linear)]
+        shipped = [layer for layer in data["networks"][net] if layer["kind"] == "Linear"]
+        assert [(layer["in"], layer["out"]) for layer in shipped] == [(m.in_features, m.out_features) for m in linear]
+        for layer, module in zip(shipped, linear):
+            raw = np.frombuffer(base64.b64decode(blobs[layer["blob"]]), dtype="<f2")
+            assert raw.size == layer["in"] * layer["out"] + layer["out"]
+            weight = raw[:raw.size - layer["out"]].reshape(layer["out"], layer["in"])
+            assert np.array_equal(weight, module.weight.detach().numpy().astype(np.float16))
+    # the pad: as in the notebook, with the digit it holds and the example drawings
+    assert data["pad"]["size"] == view.pad.size and data["pad"]["pen"] == view.pad.pen_width
+    assert [e["name"] for e in data["pad"]["examples"]] == list(EXAMPLES)
+    assert np.abs(np.array(data["pad"]["start"]) / 255 - view.pad.background[::10, ::10].reshape(-1)).max() < 0.003
+    # a fixture for the browser tests: PyTorch's results for the pad's digit and the examples
+    check = json.loads((tmp_path / f"01-{name}-drawing-check.json").read_text())
+    settings = 6 if name == "denoising" else 1
+    assert len(check) == (1 + len(EXAMPLES)) * settings
+    assert check[0]["result"]["text"] == view.compute(view.pad.digit, **check[0]["setting"])["text"]
+    # accessible: the pad and the figure are labelled pictures, the result a live region
+    assert 'class="aew-pad-canvas"' in markup and 'aria-label="Drawing pad:' in markup
+    assert 'aria-live="polite"' in markup
+
+
+@needs_node
+def test_the_pages_networks_compute_what_pytorch_does(drawing_views, files, tmp_path):
+    """The networks as the page runs them (aew.js's runNetwork on the float16 weights, in Node)
+    against the PyTorch modules, for the digit on the pad."""
+    view = drawing_views["posterior"]
+    _, markup = web.web_form(view, "01-6", files, tmp_path)
+    data = player_data(markup)
+    scripts = [files.path / url.split("/")[-1] for url in re.findall(r'<script src="([^"]+)"></script>', markup)]
+    digit = view.pad.digit.reshape(-1)
+    page = run_aew_in_node(
+        "d => { const n = d.networks; const h = AEW.runNetwork(AEW.loadLayers(n.body), d.x); "
+        "return {mu: Array.from(AEW.runNetwork(AEW.loadLayers(n.mu), h)), "
+        "judge: Array.from(AEW.runNetwork(AEW.loadLayers(n.judge), d.x)), "
+        "decoded: Array.from(AEW.runNetwork(AEW.loadLayers(n.decoder), [0.5, -1]))}; }",
+        {"networks": data["networks"], "x": digit.tolist()}, scripts)
+    with torch.no_grad():
+        x = torch.as_tensor(digit)[None]
+        mu = view.vae.fc_mu(view.vae.encoder(x))[0].numpy()
+        logits = view.judge(x)[0].numpy()
+        decoded = view.vae.decode(torch.tensor([[0.5, -1.0]]))[0].numpy()
+    assert np.abs(np.array(page["mu"]) - mu).max() < 0.01
+    assert np.abs(np.array(page["judge"]) - logits).max() < 0.01
+    assert np.abs(np.array(page["decoded"]) - decoded).max() < 0.01
+
+
+def test_a_view_with_a_network_the_page_cannot_run_stays_a_picture(files, tmp_path):
+    torch.manual_seed(0)
+    odd = models.Autoencoder([784, 16, 2], activation="softplus").eval()
+    x = torch.rand(20, 784, generator=torch.Generator().manual_seed(1))
+    view = widgets.DrawnCode(odd, models.encode_all(odd, x), torch.arange(20) % 10, x)
+    form, markup = web.web_form(view, "01-7", files, tmp_path)
+    assert form == "static" and "moves in JupyterLab" in markup
+
+
+def test_the_neighbours_on_the_page_are_searched_among_the_first_digits(drawing_views, files, tmp_path):
+    view = drawing_views["code"]                  # 100 training digits
+    markup = web.web_form(view, "01-8", files, tmp_path)[1]
+    data = player_data(markup)
+    assert len(data["codes"]) == len(data["labels"]) == 100 and "searched among" not in markup
+    assert "encoded and decoded in your browser" in markup
+    parts = view.web_parts(candidates=30)
+    assert len(parts["data"]["codes"]) == 30 and "among the first 30 training digits" in parts["note"]
+    check = json.loads((tmp_path / "01-8-drawing-check.json").read_text())
+    for case in check:                            # all 100 searched: the notebook's neighbours
+        assert case["result"]["neighbours"] == list(view.compute(np.array(case["digit"]))["neighbours"])

@@ -180,8 +180,10 @@ class DrawnDigitView(Widget):
     """What the three views share: a pad, a figure redrawn fast, a line of text. Its input is
     the pad (each time the pen is lifted, `update` runs) and its `controls`, if any (notebook
     02's noise); `show(digit, *control values)` computes and draws, as in every widget. A
-    subclass builds its figure in `_build` (setting self.redraw, a plots.FastRedraw) and
-    defines compute(digit, *control values) and _draw(result)."""
+    subclass builds its figure in `_build` (setting self.redraw, a plots.FastRedraw), defines
+    compute(digit, *control values) and _draw(result), and says in web_parts() what the
+    website's copy of the view needs (helpers/web.py, website/static/aew.js, which computes the
+    same numbers in the page; tests/browser/test_site.py compares them)."""
 
     def start_view(self, controls: dict | None = None) -> None:
         self.pad = DrawingPad()
@@ -205,6 +207,17 @@ class DrawnDigitView(Widget):
         self._draw(self.last)
         self.picture.value = self.redraw.png()
         self.result.value = EMPTY if digit is None else self.last["text"]   # last: the text says "done"
+
+
+def nearest_codes(codes, code, n: int) -> np.ndarray:
+    """Indices of the n rows of `codes` nearest to `code` (Euclidean), nearest first; ties
+    keep the rows' order (as the website's copy does)."""
+    return np.argsort(((np.asarray(codes) - code) ** 2).sum(axis=1), kind="stable")[:n]
+
+
+def _whole(autoencoder) -> list:
+    """An autoencoder's layers, encoder then decoder, as one list."""
+    return [*autoencoder.encoder, *autoencoder.decoder]
 
 
 def _as_row(digit) -> torch.Tensor:
@@ -279,13 +292,33 @@ class DrawnCode(DrawnDigitView):
         code = self.model.encode(x.to(device_of(self.model)))
         recon = self.model.decode(code).cpu().reshape(28, 28).numpy()
         code = code.cpu().numpy()[0]
-        neighbours = np.argsort(((self.codes - code) ** 2).sum(axis=1), kind="stable")[:self.n_neighbours]
+        neighbours = nearest_codes(self.codes, code, self.n_neighbours)
         error = float(((recon - x.numpy().reshape(28, 28)) ** 2).mean())
         names = ", ".join(self.class_names[int(self.labels[i])] for i in neighbours)
         text = (f"code z = ({code[0]:.2f}, {code[1]:.2f}); reconstruction MSE {error:.4f} per pixel; "
                 f"nearest training digits: {names}")
         return dict(digit=x.numpy().reshape(28, 28), code=code, reconstruction=recon, error=error,
                     neighbours=neighbours, text=text)
+
+    def web_parts(self, candidates: int = 5000) -> dict:
+        """What the website's copy of this view needs (helpers/web.py): the networks it runs,
+        the figure's moving parts, and the training digits it searches for neighbours, at most
+        the first `candidates` (their codes and 28x28 images travel with the page: a sheet of
+        4000 digits is about 0.7 MB)."""
+        n = min(candidates, len(self.codes))
+        searched = (f"On this page the nearest digits are searched among the first {n} training "
+                    f"digits; among all {len(self.codes)} in JupyterLab." if n < len(self.codes) else "")
+        return dict(networks={"encoder": self.model.encoder, "decoder": self.model.decoder},
+                    images={"digit": self.drawn, "reconstruction": self.recon, "near": self.near},
+                    texts={"reconstruction": self.recon_title, "near": self.near_titles},
+                    axes=self.marker.axes, marker=self.marker,
+                    sheet=self.images[:n],
+                    data=dict(codes=self.codes[:n].tolist(), labels=self.labels[:n].tolist(),
+                              limits=[list(map(float, self.limits[0])), list(map(float, self.limits[1]))],
+                              class_names=self.class_names, n_neighbours=self.n_neighbours),
+                    check=lambda result: {"neighbours": nearest_codes(self.codes[:n], result["code"],
+                                                                      self.n_neighbours).tolist()},
+                    note=" ".join(["Your drawing is encoded and decoded in your browser.", searched]).strip())
 
     def _draw(self, result) -> None:
         self.marker.set_visible(result is not None)
@@ -351,6 +384,24 @@ class DrawnDenoising(DrawnDigitView):
         return {k: v.reshape(28, 28).clamp(0, 1).numpy() if isinstance(v, torch.Tensor) else v
                 for k, v in out.items()}
 
+    def web_parts(self) -> dict:
+        """What the website's copy of this view needs (helpers/web.py): the plain AE and the
+        three DAEs, the figure's moving parts, and the random numbers `corrupt` draws with this
+        view's seed (so the page makes the very same noise)."""
+        generator = torch.Generator().manual_seed(self.seed)
+        first, second = (torch.rand((1, 784), generator=generator)[0].tolist() for _ in range(2))
+        normal = torch.randn((1, 784), generator=torch.Generator().manual_seed(self.seed))[0].tolist()
+        return dict(networks={"plain": _whole(self.plain),
+                              **{f"dae {k}": _whole(m) for k, m in self.daes.items()}},
+                    images={"digit": self.drawn, "noisy": self.noisy, "plain": self.plain_out,
+                            "dae": self.dae_out},
+                    texts={"titles": self.titles[1:]},
+                    data=dict(kinds=list(NOISE_KINDS),
+                              # masking: uniform < level drops; salt-and-pepper: a second draw picks salt
+                              uniform=first, uniform2=second, normal=normal),
+                    note="Your drawing is corrupted and repaired in your browser: the page runs "
+                         "both autoencoders.")
+
     def _draw(self, result) -> None:
         artists = (self.drawn, self.noisy, self.plain_out, self.dae_out)
         if result is None:
@@ -413,6 +464,19 @@ class DrawnPosterior(DrawnDigitView):
         return dict(digit=x.numpy().reshape(28, 28), mu=mu.numpy(), sigma=sigma.numpy(),
                     mean=decoded[0], samples=decoded[1:], probabilities=probabilities,
                     guess=guess, confidence=float(probabilities[guess]), text=text)
+
+    def web_parts(self) -> dict:
+        """What the website's copy of this view needs (helpers/web.py): the VAE's encoder (its
+        body and the two heads), its decoder, the judge, the eps of the samples, and the
+        figure's moving parts."""
+        return dict(networks={"body": self.vae.encoder, "mu": [self.vae.fc_mu],
+                              "logvar": [self.vae.fc_logvar], "decoder": self.vae.decoder,
+                              "judge": self.judge},
+                    images={"digit": self.drawn, "mean": self.mean_image, "samples": self.samples},
+                    texts={"judge": self.judge_title},
+                    axes=self.ellipse.axes, ellipse=self.ellipse, centre=self.centre,
+                    data=dict(eps=self.eps.tolist(), class_names=self.class_names),
+                    note="Your drawing is encoded, sampled, decoded and judged in your browser.")
 
     def _draw(self, result) -> None:
         self.ellipse.set_visible(result is not None)

@@ -157,3 +157,181 @@ def test_axe_no_serious_violations(site, offline, output):
                     for v in violations if v["impact"] in ("serious", "critical")]
     (output / "axe.json").write_text(json.dumps(report, indent=1))
     assert not serious, "axe-core: serious or critical violations:\n" + "\n".join(serious)
+
+
+# --- the drawing pads (notebooks 01, 02, 06) ---------------------------------------------------
+
+from test_drawing_pad import ONE, ZERO    # noqa: E402  the strokes the notebook test draws
+
+DRAWING_PAGES = {"01": "code z = (", "02": "masking noise, level", "06": "judge: "}
+
+
+def drawing_page(offline, number: str):
+    name = next(p.name for p in (sb.SITE / "notebooks").glob(f"{number}_*.html"))
+    page, log = sb.open_offline(offline, f"{offline.base}/notebooks/{name}")
+    figure = page.locator("figure.aew-drawing")
+    assert figure.count() == 1, f"{name}: expected one drawing pad on the page, found {figure.count()}"
+    widget = figure.get_attribute("id")
+    page.wait_for_function("id => AEW.drawings[id] && AEW.drawings[id].digit()", arg=widget)
+    return page, log, figure.first, widget
+
+
+def view_state(page, widget: str) -> dict:
+    return page.evaluate("""id => ({text: AEW.drawings[id].text(), digit: AEW.drawings[id].digit(),
+        figure: document.getElementById(id).querySelector('canvas.aew-canvas').toDataURL()})""", widget)
+
+
+def mouse_stroke(page, canvas, points) -> None:
+    box = canvas.bounding_box()
+    size = int(canvas.get_attribute("width"))
+    to_page = [(box["x"] + x * box["width"] / size, box["y"] + y * box["height"] / size) for x, y in points]
+    page.mouse.move(*to_page[0])
+    page.mouse.down()
+    for xy in to_page[1:]:
+        page.mouse.move(*xy)
+    page.mouse.up()
+
+
+def touch_stroke(page, canvas, points) -> None:
+    """A finger: Chromium's own touch input (DevTools protocol), which the page gets as
+    pointer events of type 'touch'."""
+    box = canvas.bounding_box()
+    size = int(canvas.get_attribute("width"))
+    cdp = page.context.new_cdp_session(page)
+    for n, (x, y) in enumerate(points):
+        kind = "touchStart" if n == 0 else "touchMove"
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+            {"x": box["x"] + x * box["width"] / size, "y": box["y"] + y * box["height"] / size}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+@pytest.mark.parametrize("number", DRAWING_PAGES)
+def test_draw_a_digit_on_the_website(number, site, offline, output):
+    """Clear the pad, draw a '1' then a '0' with the mouse, then a '1' with a finger: the point,
+    the reconstruction / repairs / guess appear and change, as in JupyterLab, with nothing asked
+    from outside the site; the keyboard's example buttons work too. The redraw after the pen is
+    lifted takes a frame or two."""
+    page, log, figure, widget = drawing_page(offline, number)
+    try:
+        figure.scroll_into_view_if_needed()
+        pad = figure.locator("canvas.aew-pad-canvas")
+        empty_text = page.evaluate("id => JSON.parse(document.getElementById(id)"
+                                   ".querySelector('script.aew-data').textContent).empty", widget)
+        figure.get_by_role("button", name="clear", exact=True).click()
+        empty = view_state(page, widget)
+        assert empty["text"] == empty_text and empty["digit"] is None
+        page.evaluate("() => { AEW.drawTimings.length = 0; }")
+        results = {}
+        for digit, points, how in (("1", ONE, mouse_stroke), ("0", ZERO, mouse_stroke), ("1 by touch", ONE, touch_stroke)):
+            figure.get_by_role("button", name="clear", exact=True).click()
+            how(page, pad, points)
+            state = view_state(page, widget)
+            assert state["text"].startswith(DRAWING_PAGES[number]), f"{number}, drew a {digit}: {state['text']!r}"
+            assert state["figure"] != empty["figure"], f"{number}: the figure did not show the drawn {digit}"
+            results[digit] = state
+            figure.screenshot(path=str(output / f"drawing-{number}-{digit.replace(' ', '-')}.png"))
+            print(f"\n{number}: drew a {digit}: {state['text']}")
+        one, zero = results["1"], results["0"]
+        assert one["text"] != zero["text"] and one["figure"] != zero["figure"]
+        assert results["1 by touch"]["text"] == one["text"], "a finger's '1' and the mouse's differ"
+        for digit, state in results.items():
+            label = digit[0]
+            if number == "06":
+                assert state["text"].startswith(f"judge: {label} "), f"the judge on the drawn {digit}: {state['text']!r}"
+            if number == "01":
+                nearest = state["text"].split("nearest training digits: ")[1].split(", ")
+                assert nearest.count(label) >= 3, f"a drawn {digit}: nearest training digits {nearest}"
+        timings = page.evaluate("() => AEW.drawTimings.slice()")
+        print(f"{number}: redraw after the pen is lifted: {', '.join(f'{t:.1f}' for t in timings)} ms")
+        assert len(timings) >= 3 and max(timings) < 100, f"{number}: slow redraw {timings} ms"
+        # the keyboard: an example button draws a digit
+        example = figure.get_by_role("button", name="draw an example 7")
+        example.focus()
+        page.keyboard.press("Enter")
+        seven = view_state(page, widget)
+        assert seven["digit"] is not None and seven["text"] not in (one["text"], zero["text"])
+        figure.screenshot(path=str(output / f"drawing-{number}-example-7.png"))
+        assert not log.errors, f"{number}: console errors {log.errors[:5]}"
+        assert not log.failed and not log.outside, f"{number}: {log.failed[:3]} {log.outside[:3]}"
+    finally:
+        page.close()
+
+
+def _largest(a, b) -> float:
+    import numpy as np
+    return float(np.abs(np.asarray(a, dtype=float).reshape(-1) - np.asarray(b, dtype=float).reshape(-1)).max())
+
+
+def same_text(page_text: str, python_text: str) -> bool:
+    """The same words, and each number the same up to one unit of its last printed digit (the
+    float16 weights can tip a rounding: 0.0221 against 0.0220)."""
+    import re
+    number = r"-?\d+(?:\.\d+)?"
+    if re.split(number, page_text) != re.split(number, python_text):
+        return False
+    for a, b in zip(re.findall(number, page_text), re.findall(number, python_text)):
+        unit = 10.0 ** -len(b.split(".")[1]) if "." in b else 1.0
+        if abs(float(a) - float(b)) > 1.01 * unit:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("number", DRAWING_PAGES)
+def test_drawing_pads_compute_as_pytorch(number, site, offline):
+    """The page against PyTorch: (1) for the digits saved at build time (the notebook's and the
+    examples, prepared in Python), every number the view shows; (2) the page's preparation of
+    strokes drawn on its canvas against helpers.drawing's for the same strokes."""
+    import numpy as np
+    from helpers.drawing import EXAMPLES, Stroke, prepare_digit, render_strokes
+    page, _, figure, widget = drawing_page(offline, number)
+    try:
+        check = json.loads(next(sb.CHECKS.glob(f"{number}/*-drawing-check.json")).read_text())
+        worst = {}
+        for case in check:
+            ours = page.evaluate("([id, digit, setting]) => AEW.drawings[id].compute(digit, setting)",
+                                 [widget, case["digit"], case["setting"]])
+            theirs = case["result"]
+            keys = {"01": ["code", "reconstruction", "error"], "02": ["noisy", "plain AE", "DAE"],
+                    "06": ["mu", "sigma", "mean", "samples", "probabilities"]}[number]
+            for key in keys:
+                worst[key] = max(worst.get(key, 0), _largest(ours[key], theirs[key]))
+            if number == "01":
+                assert ours["neighbours"] == theirs["neighbours"], (ours["neighbours"], theirs["neighbours"])
+            if number == "02":
+                assert ours["kind"] == theirs["kind"]
+                for name, value in theirs["errors"].items():
+                    worst["errors"] = max(worst.get("errors", 0), abs(ours["errors"][name] - value))
+            if number == "06":
+                assert ours["guess"] == theirs["guess"]
+            assert same_text(ours["text"], theirs["text"]), f"{number}: page {ours['text']!r}, PyTorch {theirs['text']!r}"
+        print(f"\n{number}: largest page - PyTorch difference over {len(check)} cases: "
+              + ", ".join(f"{k} {v:.5f}" for k, v in worst.items()))
+        limits = {"code": 0.05, "mu": 0.02, "sigma": 0.02, "probabilities": 0.01, "error": 0.001,
+                  "errors": 0.001}
+        for key, value in worst.items():
+            assert value < limits.get(key, 0.01), f"{number}: {key} differs from PyTorch's by {value:.4f}"
+
+        # preparation: strokes on the page's canvas (the browser's anti-aliasing) against
+        # helpers.drawing (Pillow's): the ink, then the prepared digits. Rounding the placement
+        # to whole pixels can move a digit by one pixel when the two inks differ by a hair, so
+        # the digits are compared at the best of the nine shifts by at most one pixel.
+        stroke_sets = {"1": [Stroke(ONE)], "0": [Stroke(ZERO)], **{f"example {k}": v for k, v in EXAMPLES.items()}}
+        figures = {}
+        for name, strokes in stroke_sets.items():
+            ours = page.evaluate("([id, strokes]) => AEW.drawings[id].drawStrokes(strokes)", [widget, [
+                {"points": [list(p) for p in s.points], "width": s.width, "erase": s.erase} for s in strokes]])
+            ink = np.array(page.evaluate("id => AEW.drawings[id].ink()", widget)).reshape(280, 280)
+            ours, theirs = np.array(ours).reshape(28, 28), prepare_digit(render_strokes(strokes))
+            shifted = min(np.abs(np.roll(ours, (dy, dx), axis=(0, 1)) - theirs).max()
+                          for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+            figures[name] = dict(ink_mean=np.abs(ink - render_strokes(strokes)).mean(),
+                                 digit_max=np.abs(ours - theirs).max(), digit_mean=np.abs(ours - theirs).mean(),
+                                 shifted_max=shifted)
+        print(f"{number}: page's canvas and preparation against helpers.drawing's: " + "; ".join(
+            f"{k}: ink {f['ink_mean']:.4f} mean, digit {f['digit_max']:.3f} max {f['digit_mean']:.4f} mean, "
+            f"{f['shifted_max']:.3f} max at the best shift" for k, f in figures.items()))
+        for name, f in figures.items():
+            assert f["ink_mean"] < 0.005 and f["shifted_max"] < 0.25, f"{number}, strokes {name}: {f}"
+    finally:
+        page.close()

@@ -5,7 +5,10 @@
  *   - "frames": pictures the widget drew at build time for each setting of its controls; the
  *     controls pick one (a keyboard-usable <input type="range">, <select> or radio group);
  *   - "decoder": a latent explorer; the decoder's float16 weights come with the page and the
- *     forward pass (Linear layers, ReLU, sigmoid) runs here, drawing the digit on a canvas.
+ *     forward pass (Linear layers, ReLU, sigmoid) runs here, drawing the digit on a canvas;
+ *   - "drawing": a drawing pad (pointer: mouse, pen or finger) and the view of notebook 01, 02
+ *     or 06 beside it; the drawing is prepared as helpers/drawing.py does (`prepareDigit`) and
+ *     the view's networks run here, with the same forward pass as the decoders (`runNetwork`).
  * No framework, no network: everything it needs is in the page and the site's folder.
  */
 (function () {
@@ -13,6 +16,8 @@
   var AEW = (window.AEW = window.AEW || {});
   AEW.decoders = {};   // widget id -> {decode(z1, z2) -> Float32Array(784), redraw(...)}
   AEW.timings = [];    // ms from each slider event to the digit drawn (read by the benchmark)
+  AEW.drawings = {};   // widget id -> {compute(digit, setting), drawStrokes(strokes), ...}
+  AEW.drawTimings = []; // ms from each pen lift (or button) to the view redrawn
 
   function make(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -175,10 +180,10 @@
     });
   }
 
-  // The forward pass: x -> W x + b, activations between; the result clamped to [0, 1] as the
-  // widget's own decode does.
-  function forward(layers, z) {
-    var x = Float32Array.from(z);
+  // A network's forward pass: x -> W x + b, activations between (what helpers/web.py's
+  // run_layers computes in NumPy). Every network of every widget runs through here.
+  function runNetwork(layers, input) {
+    var x = Float32Array.from(input);
     layers.forEach(function (layer) {
       if (layer.kind === "Linear") {
         var y = new Float32Array(layer.out), w = layer.weight, n = layer.in;
@@ -196,8 +201,48 @@
         for (var t = 0; t < x.length; t++) x[t] = Math.tanh(x[t]);
       }
     });
+    return x;
+  }
+
+  function clamp01(x) {
     for (var c = 0; c < x.length; c++) x[c] = Math.min(1, Math.max(0, x[c]));
     return x;
+  }
+
+  // The decoder's image, clamped to [0, 1] as the widget's own decode does.
+  function forward(layers, z) { return clamp01(runNetwork(layers, z)); }
+
+  // The cross of the latent explorers (matplotlib's "X" marker): white outline, black inside.
+  function drawCross(context, x, y, size) {
+    var r = size / 2;
+    context.lineCap = "round";
+    [["white", r * 0.75], ["black", r * 0.45]].forEach(function (stroke) {
+      context.strokeStyle = stroke[0];
+      context.lineWidth = stroke[1];
+      context.beginPath();
+      context.moveTo(x - r * 0.7, y - r * 0.7); context.lineTo(x + r * 0.7, y + r * 0.7);
+      context.moveTo(x - r * 0.7, y + r * 0.7); context.lineTo(x + r * 0.7, y - r * 0.7);
+      context.stroke();
+    });
+  }
+
+  // Lines of text centred at slot.x, the last line's bottom at slot.bottom (a matplotlib title).
+  function writeLines(context, slot, text) {
+    var lines = text.split("\n");
+    context.fillStyle = "black";
+    context.textAlign = "center";
+    context.textBaseline = "alphabetic";
+    context.font = slot.size + "px 'DejaVu Sans', sans-serif";
+    lines.forEach(function (line, n) {
+      context.fillText(line, slot.x, slot.bottom - (lines.length - 1 - n) * slot.size * 1.2 - slot.size * 0.25);
+    });
+    return lines;
+  }
+
+  // data coordinates of axes `a` (helpers/web.py's _axes_map) -> canvas pixels
+  function toPixels(a, x, y) {
+    return [a.x[0] + (x - a.xlim[0]) / (a.xlim[1] - a.xlim[0]) * (a.x[1] - a.x[0]),
+            a.y[0] + (y - a.ylim[0]) / (a.ylim[1] - a.ylim[0]) * (a.y[1] - a.y[0])];
   }
 
   function pythonFormat(format, values) {
@@ -252,29 +297,10 @@
       context.imageSmoothingEnabled = false;                 // square pixels, as matplotlib draws them
       var b = data.image_box;
       context.drawImage(digit, b[0], b[1], b[2], b[3]);
-      // the cross at z on the scatter of codes
-      var a = data.axes;
-      var x = a.x[0] + (z[0] - a.xlim[0]) / (a.xlim[1] - a.xlim[0]) * (a.x[1] - a.x[0]);
-      var y = a.y[0] + (z[1] - a.ylim[0]) / (a.ylim[1] - a.ylim[0]) * (a.y[1] - a.y[0]);
-      var r = data.marker_size / 2;
-      context.lineCap = "round";
-      [["white", r * 0.75], ["black", r * 0.45]].forEach(function (stroke) {
-        context.strokeStyle = stroke[0];
-        context.lineWidth = stroke[1];
-        context.beginPath();
-        context.moveTo(x - r * 0.7, y - r * 0.7); context.lineTo(x + r * 0.7, y + r * 0.7);
-        context.moveTo(x - r * 0.7, y + r * 0.7); context.lineTo(x + r * 0.7, y - r * 0.7);
-        context.stroke();
-      });
-      // the caption over the digit
-      var c = data.caption, lines = pythonFormat(c.format, z).split("\n");
-      context.fillStyle = "black";
-      context.textAlign = "center";
-      context.textBaseline = "alphabetic";
-      context.font = c.size + "px 'DejaVu Sans', sans-serif";
-      lines.forEach(function (line, n) {
-        context.fillText(line, c.x, c.bottom - (lines.length - 1 - n) * c.size * 1.2 - c.size * 0.25);
-      });
+      // the cross at z on the scatter of codes, the caption over the digit
+      var at = toPixels(data.axes, z[0], z[1]);
+      drawCross(context, at[0], at[1], data.marker_size);
+      var lines = writeLines(context, data.caption, pythonFormat(data.caption.format, z));
       canvas.setAttribute("aria-label", data.alt + " The digit decoded from " + lines.join(" ") + ".");
       return image;
     }
@@ -287,6 +313,414 @@
     background.src = data.background;
   }
 
+  /* ---- a drawn digit, prepared as MNIST's digits were (helpers/drawing.py, step by step) ---- */
+
+  var BOX = 20, FRAME = 28, INK_THRESHOLD = 0.05;
+
+  function roundHalfUp(x) { return Math.floor(x + 0.5); }
+
+  // New pixel i covers old coordinates [i * scale, (i + 1) * scale): for each, the first old
+  // pixel it touches and the share of each old pixel it covers (divided by scale: they sum to 1).
+  function areaWeights(nOld, nNew) {
+    var scale = nOld / nNew, rows = [];
+    for (var i = 0; i < nNew; i++) {
+      var a = i * scale, b = a + scale, first = Math.floor(a), weights = [];
+      for (var j = first; j < Math.min(nOld, Math.ceil(b)); j++) {
+        weights.push(Math.max(0, Math.min(b, j + 1) - Math.max(a, j)) / scale);
+      }
+      rows.push({ first: first, weights: weights });
+    }
+    return rows;
+  }
+
+  // helpers.drawing.area_resize: (h, w) -> (newH, newW) by area averaging
+  function areaResize(image, h, w, newH, newW) {
+    var across = areaWeights(w, newW), down = areaWeights(h, newH);
+    var middle = new Float64Array(h * newW), out = new Float64Array(newH * newW);
+    for (var r = 0; r < h; r++) {
+      for (var c = 0; c < newW; c++) {
+        var col = across[c], sum = 0;
+        for (var k = 0; k < col.weights.length; k++) sum += image[r * w + col.first + k] * col.weights[k];
+        middle[r * newW + c] = sum;
+      }
+    }
+    for (var i = 0; i < newH; i++) {
+      var row = down[i];
+      for (var c2 = 0; c2 < newW; c2++) {
+        var total = 0;
+        for (var k2 = 0; k2 < row.weights.length; k2++) total += middle[(row.first + k2) * newW + c2] * row.weights[k2];
+        out[i * newW + c2] = total;
+      }
+    }
+    return out;
+  }
+
+  // helpers.drawing.prepare_digit: ink (height x width, 1 = ink) -> 28x28 digit, or null when
+  // there is no ink. 1. bounding box of the pixels above 0.05; 2. scaled so its longer side is
+  // 20, by area averaging; 3. its centre of mass put at the centre of the 28x28 frame.
+  function prepareDigit(ink, height, width) {
+    var top = height, bottom = -1, left = width, right = -1;
+    for (var r = 0; r < height; r++) {
+      for (var c = 0; c < width; c++) {
+        if (ink[r * width + c] > INK_THRESHOLD) {
+          if (r < top) top = r;
+          if (r > bottom) bottom = r;
+          if (c < left) left = c;
+          if (c > right) right = c;
+        }
+      }
+    }
+    if (bottom < 0) return null;
+    var h = bottom - top + 1, w = right - left + 1, crop = new Float64Array(h * w);
+    for (var i = 0; i < h; i++) {
+      for (var j = 0; j < w; j++) crop[i * w + j] = Math.min(1, Math.max(0, ink[(top + i) * width + left + j]));
+    }
+    var longest = Math.max(h, w);
+    var newH = Math.max(1, roundHalfUp(h * BOX / longest)), newW = Math.max(1, roundHalfUp(w * BOX / longest));
+    var box = areaResize(crop, h, w, newH, newW);
+    var mass = 0, rowMoment = 0, colMoment = 0;
+    for (var y = 0; y < newH; y++) {
+      for (var x = 0; x < newW; x++) {
+        var v = box[y * newW + x];
+        mass += v; rowMoment += y * v; colMoment += x * v;
+      }
+    }
+    var y0 = Math.min(Math.max(roundHalfUp(FRAME / 2 - rowMoment / mass), 0), FRAME - newH);
+    var x0 = Math.min(Math.max(roundHalfUp(FRAME / 2 - colMoment / mass), 0), FRAME - newW);
+    var digit = new Float32Array(FRAME * FRAME);
+    for (var p = 0; p < newH; p++) {
+      for (var q = 0; q < newW; q++) digit[(y0 + p) * FRAME + x0 + q] = Math.min(1, Math.max(0, box[p * newW + q]));
+    }
+    return digit;
+  }
+
+  /* A drawing pad: white ink on black, round pen; pointer events (mouse, pen, finger). Calls
+   * onDigit(digit or null, eventTime) when the pen is lifted, the pad cleared or an example drawn. */
+  function drawingPad(root, spec, onDigit) {
+    var canvas = root.querySelector("canvas.aew-pad-canvas");
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    var size = spec.size, erasing = false, stroke = null;
+    var buttons = root.querySelector(".aew-pad-buttons");
+
+    function setStyle(width, erase) {
+      context.fillStyle = context.strokeStyle = erase ? "black" : "white";
+      context.lineWidth = width;
+      context.lineCap = context.lineJoin = "round";
+    }
+    function dot(x, y, width) {
+      context.beginPath();
+      context.arc(x, y, width / 2, 0, 2 * Math.PI);
+      context.fill();
+    }
+    function blank() {
+      context.fillStyle = "black";
+      context.fillRect(0, 0, size, size);
+    }
+    function ink() {
+      var rgba = context.getImageData(0, 0, size, size).data, out = new Float32Array(size * size);
+      for (var i = 0; i < out.length; i++) out[i] = rgba[4 * i] / 255;   // the red channel
+      return out;
+    }
+    function changed(time) { onDigit(prepareDigit(ink(), size, size), time); }
+
+    // strokes from code ({points: [[x, y], ...], width, erase}): the example buttons, the tests
+    function drawStrokes(strokes) {
+      strokes.forEach(function (s) {
+        setStyle(s.width, s.erase);
+        context.beginPath();
+        context.moveTo(s.points[0][0], s.points[0][1]);
+        s.points.slice(1).forEach(function (p) { context.lineTo(p[0], p[1]); });
+        if (s.points.length > 1) context.stroke();
+        dot(s.points[0][0], s.points[0][1], s.width);
+      });
+    }
+    // a 28x28 digit (0-255), each pixel a square, as DrawingPad.load_digit
+    function loadDigit(pixels) {
+      var small = make("canvas", { width: "28", height: "28" }), smallContext = small.getContext("2d");
+      var image = smallContext.createImageData(28, 28);
+      for (var p = 0; p < 784; p++) {
+        image.data[4 * p] = image.data[4 * p + 1] = image.data[4 * p + 2] = pixels[p];
+        image.data[4 * p + 3] = 255;
+      }
+      smallContext.putImageData(image, 0, 0);
+      context.imageSmoothingEnabled = false;
+      context.drawImage(small, 0, 0, size, size);
+    }
+
+    function position(event) {
+      var box = canvas.getBoundingClientRect();
+      return [(event.clientX - box.left) * size / box.width, (event.clientY - box.top) * size / box.height];
+    }
+    canvas.addEventListener("pointerdown", function (event) {
+      if (event.pointerType === "mouse" && event.button !== 0) return;
+      event.preventDefault();
+      try { canvas.setPointerCapture(event.pointerId); } catch (error) { /* a pointer already gone */ }
+      var p = position(event);
+      stroke = { last: p, width: erasing ? spec.eraser : spec.pen };
+      setStyle(stroke.width, erasing);
+      dot(p[0], p[1], stroke.width);
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!stroke) return;
+      event.preventDefault();
+      var p = position(event);
+      context.beginPath();
+      context.moveTo(stroke.last[0], stroke.last[1]);
+      context.lineTo(p[0], p[1]);
+      context.stroke();
+      stroke.last = p;
+    });
+    function penUp(event) {
+      if (!stroke) return;
+      stroke = null;
+      changed(event.timeStamp);
+    }
+    canvas.addEventListener("pointerup", penUp);
+    canvas.addEventListener("pointercancel", penUp);
+
+    function button(text, onClick, pressed) {
+      var b = make("button", { type: "button", class: "aew-button" }, text);
+      if (pressed !== undefined) b.setAttribute("aria-pressed", String(pressed));
+      b.addEventListener("click", function (event) { onClick(event); });
+      buttons.appendChild(b);
+      return b;
+    }
+    var pen = button("pen", function () { useEraser(false); }, true);
+    var eraser = button("eraser", function () { useEraser(true); }, false);
+    button("clear", function (event) { blank(); changed(event.timeStamp); });
+    function useEraser(on) {
+      erasing = on;
+      pen.setAttribute("aria-pressed", String(!on));
+      eraser.setAttribute("aria-pressed", String(on));
+    }
+    buttons.appendChild(make("span", { class: "aew-small" }, "draw an example:"));
+    spec.examples.forEach(function (example) {
+      var b = button(example.name, function (event) { blank(); drawStrokes(example.strokes); changed(event.timeStamp); });
+      b.setAttribute("aria-label", "draw an example " + example.name);
+    });
+
+    blank();
+    if (spec.start) loadDigit(spec.start);
+    return {
+      canvas: canvas, ink: ink, changed: changed,
+      drawStrokes: function (strokes) { blank(); drawStrokes(strokes); changed(performance.now()); },
+      clear: function () { blank(); changed(performance.now()); }
+    };
+  }
+
+  /* The views beside the pad: what each computes (as its Python class's `compute`, the same
+   * keys) and what it paints over the figure's background. */
+
+  function meanSquare(a, b) {
+    var sum = 0;
+    for (var i = 0; i < a.length; i++) sum += (a[i] - b[i]) * (a[i] - b[i]);
+    return sum / a.length;
+  }
+
+  function softmax(x) {
+    var top = Math.max.apply(null, Array.from(x)), sum = 0, out = new Float64Array(x.length);
+    for (var i = 0; i < x.length; i++) { out[i] = Math.exp(x[i] - top); sum += out[i]; }
+    for (var j = 0; j < x.length; j++) out[j] /= sum;
+    return out;
+  }
+
+  function percent(p) { return (100 * p).toFixed(0) + "%"; }
+
+  var VIEWS = {
+    DrawnCode: {
+      compute: function (data, nets, digit) {
+        var code = runNetwork(nets.encoder, digit);
+        var reconstruction = clamp01(runNetwork(nets.decoder, code));
+        var codes = data.codes, order = codes.map(function (c, i) {
+          return [(c[0] - code[0]) * (c[0] - code[0]) + (c[1] - code[1]) * (c[1] - code[1]), i];
+        });
+        order.sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });   // stable, as NumPy's
+        var neighbours = order.slice(0, data.n_neighbours).map(function (o) { return o[1]; });
+        var error = meanSquare(reconstruction, digit);
+        var names = neighbours.map(function (i) { return data.class_names[data.labels[i]]; });
+        return { digit: digit, code: code, reconstruction: reconstruction, error: error, neighbours: neighbours,
+                 text: "code z = (" + code[0].toFixed(2) + ", " + code[1].toFixed(2) + "); reconstruction MSE " +
+                       error.toFixed(4) + " per pixel; nearest training digits: " + names.join(", ") };
+      },
+      paint: function (view, data, result) {
+        var ctx = view.context;
+        view.digit(result ? result.digit : null, data.images.digit);
+        view.digit(result ? result.reconstruction : null, data.images.reconstruction);
+        writeLines(ctx, data.texts.reconstruction, result ? "reconstruction\nMSE " + result.error.toFixed(4) : "reconstruction\n ");
+        data.images.near.forEach(function (box, n) {
+          if (!result) { view.digit(null, box); return; }
+          var i = result.neighbours[n];
+          ctx.imageSmoothingEnabled = false;
+          ctx.drawImage(view.sheet, (i % 50) * 28, Math.floor(i / 50) * 28, 28, 28, box[0], box[1], box[2], box[3]);
+          writeLines(ctx, data.texts.near[n], data.class_names[data.labels[i]]);
+        });
+        if (result) {        // a code off the map is drawn on its edge, as in the notebook
+          var x = Math.min(Math.max(result.code[0], data.limits[0][0]), data.limits[1][0]);
+          var y = Math.min(Math.max(result.code[1], data.limits[0][1]), data.limits[1][1]);
+          var at = toPixels(data.axes, x, y);
+          drawCross(ctx, at[0], at[1], data.marker_size);
+        }
+      }
+    },
+    DrawnDenoising: {
+      compute: function (data, nets, digit, setting) {
+        var kind = setting.kind, level = Math.fround(setting.level), noisy = new Float32Array(784);
+        for (var p = 0; p < 784; p++) {      // helpers.corruption, with the view's own random numbers
+          if (kind === "masking") noisy[p] = data.uniform[p] >= level ? digit[p] : 0;
+          else if (kind === "gaussian") noisy[p] = Math.min(1, Math.max(0, digit[p] + level * data.normal[p]));
+          else noisy[p] = data.uniform[p] < level ? (data.uniform2[p] < 0.5 ? 1 : 0) : digit[p];
+        }
+        var plain = runNetwork(nets.plain, noisy), dae = runNetwork(nets["dae " + kind], noisy);
+        var errors = { "noisy": meanSquare(noisy, digit), "plain AE": meanSquare(plain, digit), "DAE": meanSquare(dae, digit) };
+        return { digit: digit, noisy: noisy, "plain AE": clamp01(plain), "DAE": clamp01(dae), errors: errors,
+                 kind: kind, level: setting.level,
+                 text: kind + " noise, level " + setting.level.toFixed(2) + "; MSE per pixel against your digit: noisy " +
+                       errors.noisy.toFixed(4) + ", plain AE " + errors["plain AE"].toFixed(4) + ", DAE " + errors.DAE.toFixed(4) };
+      },
+      paint: function (view, data, result) {
+        var im = data.images, t = data.texts.titles;
+        view.digit(result && result.digit, im.digit);
+        view.digit(result && result.noisy, im.noisy);
+        view.digit(result && result["plain AE"], im.plain);
+        view.digit(result && result.DAE, im.dae);
+        if (!result) { t.forEach(function (slot) { writeLines(view.context, slot, " \n "); }); return; }
+        var e = result.errors;
+        writeLines(view.context, t[0], result.kind + " " + result.level.toFixed(2) + "\nMSE " + e.noisy.toFixed(4));
+        writeLines(view.context, t[1], "plain AE\nMSE " + e["plain AE"].toFixed(4));
+        writeLines(view.context, t[2], "DAE\nMSE " + e.DAE.toFixed(4));
+      }
+    },
+    DrawnPosterior: {
+      compute: function (data, nets, digit) {
+        var h = runNetwork(nets.body, digit);
+        var mu = runNetwork(nets.mu, h), logvar = runNetwork(nets.logvar, h);
+        var sigma = [Math.exp(0.5 * logvar[0]), Math.exp(0.5 * logvar[1])];
+        var decoded = [[mu[0], mu[1]]].concat(data.eps.map(function (e) {
+          return [mu[0] + sigma[0] * e[0], mu[1] + sigma[1] * e[1]];
+        })).map(function (z) { return clamp01(runNetwork(nets.decoder, z)); });
+        var probabilities = softmax(runNetwork(nets.judge, digit)), guess = 0;
+        for (var k = 1; k < probabilities.length; k++) if (probabilities[k] > probabilities[guess]) guess = k;
+        var name = data.class_names[guess];
+        return { digit: digit, mu: mu, sigma: sigma, mean: decoded[0], samples: decoded.slice(1),
+                 probabilities: probabilities, guess: guess, confidence: probabilities[guess],
+                 text: "judge: " + name + " (" + percent(probabilities[guess]) + " confident); q(z|x): μ = (" +
+                       mu[0].toFixed(2) + ", " + mu[1].toFixed(2) + "), σ = (" + sigma[0].toFixed(2) + ", " +
+                       sigma[1].toFixed(2) + ")" };
+      },
+      paint: function (view, data, result) {
+        var ctx = view.context;
+        view.digit(result && result.digit, data.images.digit);
+        view.digit(result && result.mean, data.images.mean);
+        data.images.samples.forEach(function (box, n) { view.digit(result && result.samples[n], box); });
+        writeLines(ctx, data.texts.judge, result ? "judge: " + data.class_names[result.guess] + "\n(" +
+                   percent(result.confidence) + " confident)" : "your digit\n ");
+        if (!result) return;
+        // q(z|x): an ellipse of 2 standard deviations and a + at the mean, clipped to the axes
+        var a = data.axes, centre = toPixels(a, result.mu[0], result.mu[1]);
+        var edge = toPixels(a, result.mu[0] + 2 * result.sigma[0], result.mu[1] + 2 * result.sigma[1]);
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(a.x[0], a.y[1], a.x[1] - a.x[0], a.y[0] - a.y[1]);
+        ctx.clip();
+        ctx.strokeStyle = "black";
+        ctx.lineWidth = data.ellipse_width;
+        ctx.beginPath();
+        ctx.ellipse(centre[0], centre[1], Math.abs(edge[0] - centre[0]), Math.abs(edge[1] - centre[1]), 0, 0, 2 * Math.PI);
+        ctx.stroke();
+        var r = data.centre_size / 2;
+        ctx.lineWidth = data.centre_width;
+        ctx.lineCap = "butt";
+        ctx.beginPath();
+        ctx.moveTo(centre[0] - r, centre[1]); ctx.lineTo(centre[0] + r, centre[1]);
+        ctx.moveTo(centre[0], centre[1] - r); ctx.lineTo(centre[0], centre[1] + r);
+        ctx.stroke();
+        ctx.restore();
+      }
+    }
+  };
+
+  function drawingPlayer(root, data) {
+    var kind = VIEWS[data.view];
+    if (!kind) return;
+    var nets = {};
+    Object.keys(data.networks).forEach(function (name) { nets[name] = loadLayers(data.networks[name]); });
+    var canvas = root.querySelector("canvas.aew-canvas"), context = canvas.getContext("2d");
+    var preview = root.querySelector("canvas.aew-preview"), previewContext = preview.getContext("2d");
+    var result = root.querySelector(".aew-result");
+    var small = make("canvas", { width: "28", height: "28" }), smallContext = small.getContext("2d");
+    var pixels = smallContext.createImageData(28, 28);
+    var background = new Image(), sheet = data.sheet ? new Image() : null;
+    var setting = {}, last = null, waiting = sheet ? 2 : 1;
+
+    function paintDigit(target, image, box) {   // a 28x28 image (or black for null) into box
+      for (var p = 0; p < 784; p++) {
+        var grey = image ? Math.round(Math.min(1, Math.max(0, image[p])) * 255) : 0;
+        pixels.data[4 * p] = pixels.data[4 * p + 1] = pixels.data[4 * p + 2] = grey;
+        pixels.data[4 * p + 3] = 255;
+      }
+      smallContext.putImageData(pixels, 0, 0);
+      target.imageSmoothingEnabled = false;              // square pixels, as matplotlib draws them
+      target.drawImage(small, box[0], box[1], box[2], box[3]);
+    }
+    var view = { context: context, sheet: sheet, digit: function (image, box) { paintDigit(context, image, box); } };
+
+    function show(digit, time) {
+      if (waiting) return;
+      last = digit;
+      var computed = digit ? kind.compute(data, nets, digit, setting) : null;
+      context.drawImage(background, 0, 0, canvas.width, canvas.height);
+      kind.paint(view, data, computed);
+      paintDigit(previewContext, digit, [0, 0, preview.width, preview.height]);
+      preview.setAttribute("aria-label", "The 28 by 28 digit the models see: " + (digit ? "your drawing, prepared" : "empty"));
+      var text = computed ? computed.text : data.empty;
+      result.textContent = text;
+      canvas.setAttribute("aria-label", data.alt + " Now: " + text + ".");
+      if (time !== undefined) AEW.drawTimings.push(performance.now() - time);
+      return computed;
+    }
+
+    var box = root.querySelector(".aew-controls");
+    data.controls.forEach(function (spec) {
+      var c = control(root.id + "-" + spec.name, spec, function (i) {
+        setting[spec.name] = spec.numbers[i];
+        c.set(i);
+        show(last, performance.now());
+      });
+      box.appendChild(c.element);
+      c.set(spec.start);
+      setting[spec.name] = spec.numbers[spec.start];
+    });
+    var pad = drawingPad(root, data.pad, show);
+
+    AEW.drawings[root.id] = {
+      // the view's numbers for a 28x28 digit (784 values), as plain arrays (for the tests)
+      compute: function (digit, options) {
+        var out = kind.compute(data, nets, Float32Array.from(digit), Object.assign({}, setting, options || {}));
+        return JSON.parse(JSON.stringify(out, function (key, value) {
+          return ArrayBuffer.isView(value) ? Array.from(value) : value;
+        }));
+      },
+      drawStrokes: function (strokes) { pad.drawStrokes(strokes); return last && Array.from(last); },
+      clear: pad.clear,
+      digit: function () { return last && Array.from(last); },
+      ink: function () { return Array.from(pad.ink()); },
+      text: function () { return result.textContent; }
+    };
+    function loaded() {
+      waiting -= 1;
+      if (!waiting) pad.changed();
+    }
+    background.onload = loaded;
+    background.src = data.background;
+    if (sheet) { sheet.onload = loaded; sheet.src = data.sheet; }
+  }
+
+  // for the tests (Node and the browser): the pure parts
+  AEW.prepareDigit = prepareDigit;
+  AEW.areaResize = areaResize;
+  AEW.runNetwork = runNetwork;
+  AEW.loadLayers = loadLayers;
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("figure.aew"), function (root) {
       var script = root.querySelector("script.aew-data");
@@ -294,6 +728,7 @@
       var data = JSON.parse(script.textContent);
       if (data.form === "frames") framesPlayer(root, data);
       else if (data.form === "decoder") decoderPlayer(root, data);
+      else if (data.form === "drawing") drawingPlayer(root, data);
     });
   }
 
