@@ -179,8 +179,8 @@ def recording():
     _recordings.append(events)
     try:
         yield events
-    finally:
-        _recordings.remove(events)
+    finally:   # by identity: a nested recording's list holds the same events, so compares equal
+        _recordings[:] = [r for r in _recordings if r is not events]
 
 
 def _done(event: CacheEvent, say) -> None:
