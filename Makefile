@@ -7,18 +7,24 @@
 #   make site      the course as a static website in build/site/, to publish it
 #   make student   the notebooks without their worked solutions, in build/student/notebooks/
 #   make slides    after editing a notebook: recompute its slide metadata (tools/slides.py)
+#   make pack      the class model pack: make models, then every model of the series in one file
+#                  (build/autoencoders-models-<version>.zip, or PACK=file) for students
+#   make unpack PACK=file   check a pack, then install its models into the cache (tools/pack.py)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8888
 # Extra JupyterLab options, e.g. LAB_ARGS=--no-browser
 LAB_ARGS ?=
+# The class model pack's file: where `make pack` writes it (default under build/), what
+# `make unpack` installs
+PACK ?=
 # The folder `make lab` serves, e.g. NOTEBOOK_DIR=build/student/notebooks to try the student edition
 NOTEBOOK_DIR ?= notebooks
 # JupyterLab reads setting defaults from here: the course's key for the slideshow (Alt+R).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
-.PHONY: install lab test models site benchmarks clean-cache student slides
+.PHONY: install lab test models pack unpack site benchmarks clean-cache student slides
 
 install: $(VENV)/.installed
 
@@ -39,6 +45,13 @@ test: install
 
 models: install
 	$(PY) -m helpers.recipes
+
+# pack trains or loads every model first (the same table as make models), then packs them
+pack: install
+	$(PY) tools/pack.py pack $(if $(PACK),--out "$(PACK)")
+
+unpack: install
+	$(PY) tools/pack.py unpack "$(PACK)"
 
 site: install
 	$(PY) -m website.build

@@ -179,8 +179,8 @@ def recording():
     _recordings.append(events)
     try:
         yield events
-    finally:
-        _recordings.remove(events)
+    finally:   # by identity: a nested recording's list holds the same events, so compares equal
+        _recordings[:] = [r for r in _recordings if r is not events]
 
 
 def _done(event: CacheEvent, say) -> None:
@@ -331,6 +331,29 @@ def _content_problem(state, history) -> str | None:
     return None
 
 
+def file_problem(file_name: str, data: bytes) -> str | None:
+    """Why the bytes `data` are not a usable cache file called `file_name`, in words, or None:
+    read with weights_only=True (never pickled code), this file format, a configuration whose
+    hash is the one in the name (<name>-<hash>.pt), and usable weights and history, or a result.
+    For files that arrive from elsewhere (tools/pack.py), before they go into the cache."""
+    try:
+        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:
+        return f"it cannot be read with weights_only=True ({describe(err)})"
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        return f"it is not a cache file of format {FORMAT}"
+    try:
+        key = config_key(json.loads(checkpoint["config"]))
+    except (KeyError, TypeError, ValueError):
+        return "its configuration is missing or is not JSON"
+    if not file_name.endswith(f"-{key}.pt"):
+        return f"its configuration (hash {key}) is not the one its name says"
+    if "result" in checkpoint:
+        return None
+    problem = _content_problem(checkpoint.get("state_dict"), checkpoint.get("history"))
+    return f"it holds {problem}" if problem else None
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 def save_atomically(path: Path, obj: dict, say=print, what: str | None = None) -> bool:
@@ -347,27 +370,43 @@ def save_atomically(path: Path, obj: dict, say=print, what: str | None = None) -
         say(f"Cache: cannot save {what} ({describe(err)}); it is kept in memory for this "
             f"session only.")
         return False
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())            # the bytes are on the disk before the rename
+        tmp = write_temporary(path, buffer.getbuffer())
         os.replace(tmp, path)
         _fsync_folder(path.parent)
         return True
     except OSError as err:
-        _remove_quietly(tmp)
-        fix = ("free some space, or set AE_CACHE_DIR to a folder on another disk"
-               if err.errno in DISK_FULL else "set AE_CACHE_DIR to a folder you can write to")
         say(f"Cache: cannot save {what} in {_shown(path.parent)} ({write_error_in_words(err)}); "
             f"it is kept in memory for this session only and trained again next time. "
-            f"To keep trained models, {fix}.")
+            f"To keep trained models, {how_to_fix(err)}.")
         return False
+    finally:
+        if tmp is not None:
+            _remove_quietly(tmp)      # after the rename there is nothing left to remove
+
+
+def write_temporary(path: Path, data) -> Path:
+    """Write the bytes `data` to a temporary file beside `path` and flush them to the disk;
+    return that file, for the caller to rename over `path` (os.replace). If anything fails, or
+    the write is interrupted, no temporary file is left and the error is raised."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())            # the bytes are on the disk before the rename
+        return tmp
     except BaseException:
-        _remove_quietly(tmp)          # an interrupt while saving: leave the old file alone
+        _remove_quietly(tmp)
         raise
+
+
+def how_to_fix(err: OSError) -> str:
+    """What to do when the cache folder cannot be written, for the end of a message."""
+    return ("free some space, or set AE_CACHE_DIR to a folder on another disk"
+            if err.errno in DISK_FULL else "set AE_CACHE_DIR to a folder you can write to")
 
 
 def _fsync_folder(folder: Path) -> None:

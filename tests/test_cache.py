@@ -541,3 +541,15 @@ def test_results_go_through_the_same_cache(cache_dir, capsys):
                                  "state_dict": {}, "history": {}})
     assert cache.compute_or_load("table", {"kind": "t", "n": 3}, compute, verbose=False) == first
     assert computed == [1, 1, 1]
+
+
+def test_recordings_nest(cache_dir):
+    calls = []
+    build, train = make_parts(calls)
+    with cache.recording() as outer:
+        with cache.recording() as inner:
+            cache.train_or_load("toy", CONFIG, build, train, verbose=False)
+        cache.train_or_load("toy", CONFIG, build, train, verbose=False)
+    assert [e.action for e in inner] == ["trained"]
+    assert [e.action for e in outer] == ["trained", "loaded"]
+    assert cache._recordings == [], "every recording is closed"
