@@ -89,12 +89,14 @@ def markdown_height(source: str) -> float:
 
 def code_height(source: str) -> float:
     """Estimated height of a code cell with its output: the code, then a widget, a figure (its
-    figsize when the code gives one, scaled to the slide's width) or printed lines (a table
-    when it prints in a loop)."""
+    figsize when the code gives one, scaled to the slide's width, below what the cell prints)
+    or printed lines (a table when it prints in a loop)."""
     height = source.count("\n") * CODE_LINE_PX + CODE_LINE_PX + CELL_PAD_PX
     if MAKES_WIDGET.search(source):
         return height + WIDGET_PX
     if SHOWS_FIGURE.search(source):
+        # printed lines above the figure (a recipe's description, say) take room too
+        height += TEXT_OUTPUT_PX if "print(" in source else 0
         if sizes := FIGSIZE.findall(source):
             width, tall = (float(v) * DPI for v in sizes[-1])
             return height + tall * min(1.0, SLIDE_WIDTH_PX / width)
