@@ -123,6 +123,8 @@ def progress_bar(epochs: int, desc: str, enabled: bool = True) -> tqdm:
 
     class TracelessBar(tqdm):
         def close(self):
+            if getattr(self, "disable", True):      # closed already: tqdm calls close() again
+                return                              # when the bar is garbage-collected
             super().close()
             if self.n >= self.total:                # finished (after an error the bar stays, in red)
                 handle.update({"text/plain": ""}, raw=True)
