@@ -26,6 +26,7 @@ recipe of the series, and prints a table of what it did.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ from .stacked import (StackedAutoencoder, StackedClassifier, features, label_bud
                       label_budget_indices, linear_probe_accuracy, probe_accuracies, stage_loss,
                       train_classifier)
 from .train import evaluate_loss, fit
-from .vae import VAE, negative_elbo, vae_loss
+from .vae import (VAE, check_input_dropout, kl_weight, negative_elbo, random_shift, set_output_bias_to_mean_pixel,
+                  training_loss, vae_loss)
 
 SUBSET = train.SUBSET_TRAIN_SIZE
 DESCRIPTIVE = ("title", "notebook", "used_in")     # fields that name a model, not define it
@@ -395,33 +397,77 @@ class StackedStageRecipe(LayeredRecipe):
 
 @dataclass(frozen=True, kw_only=True)
 class VAERecipe(LayeredRecipe):
-    """helpers.vae.VAE trained on the negative ELBO (nats per image)."""
+    """helpers.vae.VAE trained on the negative ELBO (nats per image). The four fields after
+    beta are the ingredients that help a VAE learn from 4,000 digits (helpers.vae explains
+    each, with its source); their defaults switch them off."""
     beta: float = 1.0
+    input_dropout: float = 0.0     # share of the encoder's input pixels dropped in training
+    mean_pixel_bias: bool = False  # the decoder's output bias starts at logit(mean training pixel)
+    kl_warmup: int = 0             # passes over the subset while the KL weight rises to beta
+    max_shift: int = 0             # training digits moved by up to this many pixels, every batch
 
     min_layers = 3                           # input, a hidden layer, the code
     track_held_out = True
-    code = (vae_loss, negative_elbo, kl_to_standard_normal, bernoulli_nll_per_image, VAE, mlp,
+    code = (training_loss, kl_weight, random_shift, set_output_bias_to_mean_pixel, vae_loss,
+            negative_elbo, kl_to_standard_normal, bernoulli_nll_per_image, VAE, mlp,
             make_activation)
 
     def __post_init__(self):
         super().__post_init__()
         check_number("beta", self.beta, 0)
+        check_int("kl_warmup", self.kl_warmup, minimum=0)
+        check_int("max_shift", self.max_shift, minimum=0)
+        check_input_dropout(self.input_dropout)
 
     def build(self):
-        return VAE(list(self.sizes))
+        return VAE(list(self.sizes), input_dropout=self.input_dropout)
 
-    def loss_fn(self):
-        return partial(vae_loss, beta=self.beta)
+    def loss_fn(self, data=None):
+        """vae_loss with this recipe's β, its KL warm-up (counted in steps on `data`) and shifts."""
+        return training_loss(self.beta, warmup_steps=self.warmup_steps(data),
+                             max_shift=self.max_shift, seed=self.seed)
+
+    def train(self, model, data) -> dict:
+        if self.mean_pixel_bias:
+            set_output_bias_to_mean_pixel(model, data.x_train)
+        return fit(model, data.x_train, loss_fn=self.loss_fn(data), x_val=data.x_test,
+                   epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
+                   schedule=self.schedule, seed=self.seed, desc=self.name)
+
+    def warmup_steps(self, data=None) -> int:
+        """Training steps of the KL warm-up: kl_warmup passes over the subset, or on other
+        data as many images (whole epochs, rounded up as `epochs` does)."""
+        n = len(data.x_train) if data is not None else SUBSET
+        return self.warmup_epochs(n) * math.ceil(n / self.batch_size)
+
+    def warmup_epochs(self, n: int) -> int:
+        return train.epochs_for(n, self.kl_warmup) if self.kl_warmup else 0
 
     def architecture(self) -> str:
         layers = "layer" if len(self.sizes) == 3 else "layers"
+        dropout = (f"; in training {self.input_dropout:.0%} of the encoder's input pixels dropped"
+                   if self.input_dropout else "")
         return (f"VAE {_sizes(self.sizes)} (ReLU hidden {layers}, linear heads for μ and log σ², "
-                f"a mirrored decoder with sigmoid output)")
+                f"a mirrored decoder with sigmoid output{dropout})")
 
     def loss_in_words(self) -> str:
         weight = f"{self.beta:g} × " if self.beta != 1 else ""
         return (f"negative ELBO in nats: Bernoulli reconstruction summed over pixels + {weight}"
                 f"KL(q(z|x) ‖ N(0, I)) summed over latent dimensions, mean over images")
+
+    def training(self, n: int) -> str:
+        extras = []
+        if self.mean_pixel_bias:
+            extras.append("the decoder's output bias starts at the logit of the mean training pixel")
+        if self.kl_warmup:
+            warmup = self.warmup_epochs(n)
+            extras.append(f"the KL weight rises from 0 to {self.beta:g} over the first "
+                          + ("epoch" if warmup == 1 else f"{warmup} epochs"))
+        if self.max_shift:
+            pixels = "pixel" if self.max_shift == 1 else "pixels"
+            extras.append(f"each training digit moved by up to {self.max_shift} {pixels} "
+                          f"across and down, afresh in every batch")
+        return super().training(n) + "".join(f";\n    {e}" for e in extras)
 
 
 @dataclass(frozen=True, kw_only=True)
