@@ -108,22 +108,11 @@ def vae_loss(model: VAE, x: torch.Tensor, beta: float = 1.0,
 
 
 # --- ingredients that help a VAE learn from 4,000 digits -------------------------------------
-# Each one is off by default; helpers.recipes (VAERecipe) says which model uses which. Two more
-# live elsewhere: dropout on the encoder's input pixels is part of the model (VAE's
-# input_dropout), and the learning rate lowered along a cosine is helpers.train.fit's schedule.
-
-def set_output_bias_to_mean_pixel(model: VAE, x_train: torch.Tensor, clip: float = 1e-3) -> None:
-    """Start the decoder at the average training image: the bias of its last layer (before the
-    sigmoid) becomes logit(mean of each pixel over x_train), the mean clipped to
-    [clip, 1 - clip] so that the logit stays finite. Why it helps on 4,000 digits: training no
-    longer spends its first steps learning that the border pixels are black, so the few passes
-    we can afford go into the shapes of digits (Burda, Grosse and Salakhutdinov 2016, the IWAE
-    code)."""
-    last = [m for m in model.decoder if isinstance(m, nn.Linear)][-1]
-    mean = x_train.float().mean(dim=0).clamp(clip, 1 - clip)
-    with torch.no_grad():
-        last.bias.copy_(torch.log(mean) - torch.log1p(-mean))
-
+# Each one is off by default; helpers.recipes (VAERecipe) says which model uses which. Three
+# more live elsewhere: dropout on the encoder's input pixels is part of the model (VAE's
+# input_dropout), the decoder started at the mean training image is
+# helpers.models.set_output_bias_to_mean_pixel, and the learning rate lowered along a cosine is
+# helpers.train.fit's schedule.
 
 def random_shift(x: torch.Tensor, max_shift: int = 1,
                  generator: torch.Generator | None = None) -> torch.Tensor:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import cache, classifier, divergences, gaussians, losses, recipes, vae, widgets
+from helpers import cache, classifier, divergences, gaussians, losses, models, recipes, vae, widgets
 
 
 @pytest.fixture(scope="module")
@@ -90,17 +90,23 @@ def test_input_dropout_acts_on_the_encoders_pixels_in_training_only():
 
 
 def test_output_bias_starts_the_decoder_at_the_mean_training_image():
-    torch.manual_seed(0)
-    model = vae.VAE([784, 16, 2])
     x = torch.rand(50, 784, generator=torch.Generator().manual_seed(0)) ** 3
     x[:, :10] = 0                                          # a black border: clipped, so finite
-    vae.set_output_bias_to_mean_pixel(model, x)
-    last = model.decoder[-2]
-    assert torch.allclose(torch.sigmoid(last.bias), x.mean(0).clamp(1e-3, 1 - 1e-3), atol=1e-6)
-    with torch.no_grad():
-        last.weight.zero_()                                # the code no longer matters:
-        x_hat = model.decode(torch.randn(3, 2))            # every image is the mean image
-    assert torch.allclose(x_hat, x.mean(0).clamp(1e-3, 1 - 1e-3).expand(3, -1), atol=1e-6)
+    mean = x.mean(0).clamp(1e-3, 1 - 1e-3)
+    torch.manual_seed(0)
+    for model in (vae.VAE([784, 16, 2]), models.Autoencoder([784, 16, 2])):
+        models.set_output_bias_to_mean_pixel(model, x)
+        last = model.decoder[-2]
+        assert torch.allclose(torch.sigmoid(last.bias), mean, atol=1e-6)
+        with torch.no_grad():
+            last.weight.zero_()                            # the code no longer matters:
+            x_hat = model.decode(torch.randn(3, 2))        # every image is the mean image
+        assert torch.allclose(x_hat, mean.expand(3, -1), atol=1e-6)
+    with pytest.raises(ValueError, match="sigmoid"):       # a logit means nothing to a linear output
+        models.set_output_bias_to_mean_pixel(models.Autoencoder([784, 8], out_activation=None), x)
+    with pytest.raises(ValueError, match="mean_pixel_bias"):
+        recipes.AutoencoderRecipe(name="t", title="t", notebook="01", sizes=(784, 8),
+                                  out_activation=None, mean_pixel_bias=True)
 
 
 def test_random_shift_moves_each_image_by_at_most_max_shift_pixels():
