@@ -37,10 +37,15 @@ and on top:
 and, for the website (`make site`, not imported here):
     web         what the kernel does while the site is built: figures' alt text, widgets' web forms
 
-Importing the package imports none of them: `from helpers import train` loads train and what it
-needs, so `import helpers.train` does not pull in ipywidgets.
+Importing the package sizes the CPU thread pools to the kernel's share of the CPU (threads.py:
+CPU_LIMIT, the cgroup quota, the affinity) and imports none of the modules above: `from helpers
+import train` loads train and what it needs, so `import helpers.train` does not pull in ipywidgets.
 """
 import importlib
+
+from .threads import limit_threads
+
+limit_threads()
 
 MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "timing",
            "evaluate", "plots", "widgets", "checks", "errors", "drawing", "corruption", "sparsity",
