@@ -9,7 +9,8 @@
 #   make slides    after editing a notebook: recompute its slide metadata (tools/slides.py)
 #   make pack      the class model pack: make models, then every model of the series in one file
 #                  (build/autoencoders-models-<version>.zip, or PACK=file) for students
-#   make unpack PACK=file   check a pack, then install its models into the cache (tools/pack.py)
+#   make unpack PACK=file   check a pack, then install its models into the cache (tools/pack.py);
+#                  CACHE=folder installs into that folder (a class server's shared, read-only one)
 #   make hub       (as root) JupyterHub for a class on this machine, on 127.0.0.1:8000: the
 #                  students' group, a CPU and memory share each, the student edition copied
 #                  into each home, the shared model folder (hub/jupyterhub_config.py)
@@ -22,6 +23,8 @@ LAB_ARGS ?=
 # The class model pack's file: where `make pack` writes it (default under build/), what
 # `make unpack` installs
 PACK ?=
+# Where `make unpack` installs (default: the cache, AE_CACHE_DIR or data/cache)
+CACHE ?=
 # The folder `make lab` serves, e.g. NOTEBOOK_DIR=build/student/notebooks to try the student edition
 NOTEBOOK_DIR ?= notebooks
 # JupyterLab reads setting defaults from here: the course's key for the slideshow (Alt+R).
@@ -81,7 +84,7 @@ pack: install
 	$(PY) tools/pack.py pack $(if $(PACK),--out "$(PACK)")
 
 unpack: install
-	$(PY) tools/pack.py unpack "$(PACK)"
+	$(PY) tools/pack.py unpack "$(PACK)" $(if $(CACHE),--cache "$(CACHE)")
 
 site: install
 	$(PY) -m website.build

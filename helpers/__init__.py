@@ -8,7 +8,9 @@ One module per concern, each short enough to read in one sitting. The ground flo
     losses      reconstruction losses, each named by its reduction (per pixel, per image)
     divergences every KL divergence of the course, and the Bhattacharyya distance
     train       device, seeding and the `fit` loop over tensors in memory (with or without labels)
-    cache       train once, then load from data/cache/; what it did, as CacheEvent data
+    cache       train_or_load(recipe, data): loaded if cached, else trained; what it did, as
+                CacheEvent data
+    fingerprint which code trained a model: a hash of its source (no torch: any Python runs it)
     timing      timing code fairly: interleaved rounds after a warm-up
     evaluate    PCA baseline, nearest-neighbour accuracy, principal angles, retrieval
     plots       the course's figures, and the drawings widgets share
@@ -20,7 +22,7 @@ One module per concern, each short enough to read in one sitting. The ground flo
     lab         what `make lab` runs: JupyterLab on 127.0.0.1, and the link that logs in
                 (a script: python -I helpers/lab.py; not imported here)
 
-one module per kind of autoencoder or estimator (how to train it):
+one module per kind of autoencoder or estimator (its pieces: noise, penalties, losses, estimators):
     corruption   noise for the denoising autoencoder (02)
     sparsity     KL and L1 sparsity penalties (03)
     contractive  Jacobian norms and the contractive penalty (04)
@@ -30,8 +32,9 @@ one module per kind of autoencoder or estimator (how to train it):
     gaussians    1-D Gaussian fits for the KL-direction demo, probabilistic PCA (06, 07)
 
 and on top:
-    recipes     every trained model of the course, defined once (what is trained, how, and
-                where it is used); `python -m helpers.recipes` (make models) prepares them all
+    recipes     every trained model of the course, defined once (what is trained, how it is
+                built and trained, and where it is used); `python -m helpers.recipes`
+                (make models) prepares them all
     series      every model of the series behind one interface, and the measures that compare them (08)
 
 and, for the website (`make site`, not imported here):
@@ -47,9 +50,9 @@ from .threads import limit_threads
 
 limit_threads()
 
-MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "timing",
-           "evaluate", "plots", "widgets", "checks", "errors", "drawing", "corruption", "sparsity",
-           "contractive", "stacked", "classifier", "vae", "gaussians", "recipes", "series")
+MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "fingerprint",
+           "timing", "evaluate", "plots", "widgets", "checks", "errors", "drawing", "corruption",
+           "sparsity", "contractive", "stacked", "classifier", "vae", "gaussians", "recipes", "series")
 
 
 def __getattr__(name):

@@ -1,41 +1,46 @@
-"""Train once, then load: trained models are saved under data/cache/.
+"""Train once, then load: every model of the course goes through `train_or_load(recipe, data)`.
 
-A file's name holds a hash of everything that defines the model and its data (architecture,
-training settings, seed, a fingerprint of the training images, and a fingerprint of the code
-that trains it: see `code_fingerprint`), and the file repeats that configuration inside, so a
-model is only ever loaded into the notebook that would have trained exactly it.
+    model, history = cache.train_or_load(recipes.DEEP_AE_2D, data)   # loaded if cached, else trained
+
+A recipe (helpers.recipes) says how to build a network and how to train it; this module decides
+whether that has to happen. A model is saved under a name made of the recipe's name and a hash
+of everything that defines it: the recipe's settings, a fingerprint of the training images, and
+a fingerprint of the source of the code that builds and trains it (helpers.fingerprint). The
+file repeats that configuration inside, so a model is only ever loaded into the notebook that
+would have trained exactly it.
+
+Where: your own cache, data/cache/ in the course folder or $AE_CACHE_DIR (a relative
+AE_CACHE_DIR is taken relative to the course folder, wherever a kernel was started). When the
+course folder is read-only and AE_CACHE_DIR is not set, ~/.cache/autoencoders-hands-on is used.
+On a class server a teacher may also set AE_SHARED_CACHE_DIR: a folder of models (a class
+model pack, unpacked once) that is read first and never written.
 
 Reading: `torch.load(weights_only=True)` (tensors and plain values only, never pickled code),
 then every part is checked before it is used: the configuration, weights that fit the model
 and are finite numbers, a loss history of finite numbers. A file that fails any check (empty,
 truncated, corrupt, from another configuration) is named in one line, and the model is trained
-again and the file replaced.
+again and saved in your own cache.
 
 Writing: the file is serialised in memory, written to a temporary file beside the target,
 flushed to the disk (fsync) and renamed over the target, so the target is always either the old
 file or the whole new one. When the cache cannot be written (no permission, a read-only or a
 full disk) no partial file is left, the trained model stays in memory for the session, and one
-line says why and how to fix it (AE_CACHE_DIR).
+line says why and how to fix it (AE_CACHE_DIR). Two processes that want the same missing model
+at once (two `make models`) train it once: the second waits for the first, then loads.
 
-    train_or_load     a model: weights and training history
-    compute_or_load   a small result (a table of numbers) computed from models
+    train_or_load     a model (weights and training history), or a recipe's small result
     recording()       what the cache did inside a `with` block, as CacheEvent data (loaded,
                       trained or retrained, how long it took, saved or not); printing it is a
                       separate step (CacheEvent.message)
-
-Which models the course trains, and with which settings, is in helpers.recipes.
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
 import io
 import json
 import math
 import numbers
 import os
 import time
-import types
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,98 +48,51 @@ from typing import Callable
 
 import torch
 
-from .data import DATA_DIR
-from .errors import DISK_FULL, check_sizes, describe, write_error_in_words
+from .data import REPO_ROOT
+from .errors import DISK_FULL, describe, write_error_in_words
+from .fingerprint import config_key
 from .train import pick_device, set_seed
 
 FORMAT = 1   # bump when the file layout changes, so old files are retrained, not misread
+HOME_CACHE = Path("~/.cache/autoencoders-hands-on")
 
 
 def cache_dir() -> Path:
-    """data/cache, or $AE_CACHE_DIR when set (the tests and benchmarks use their own)."""
-    return Path(os.environ.get("AE_CACHE_DIR") or DATA_DIR / "cache")
+    """Your own cache, as an absolute path: $AE_CACHE_DIR (relative to the course folder when
+    relative), else data/cache in the course folder, else (a read-only course folder, as on a
+    class server) ~/.cache/autoencoders-hands-on."""
+    chosen = os.environ.get("AE_CACHE_DIR")
+    if chosen:
+        return (REPO_ROOT / Path(chosen).expanduser()).resolve()
+    default = REPO_ROOT / "data" / "cache"
+    if _writable(default):
+        return default
+    return HOME_CACHE.expanduser().resolve()
 
 
-def config_key(config: dict) -> str:
-    """A short, stable hash of a JSON-able configuration."""
-    text = json.dumps(config, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
+def shared_cache_dir() -> Path | None:
+    """$AE_SHARED_CACHE_DIR (relative to the course folder when relative): models to read,
+    never to write. None when not set."""
+    chosen = os.environ.get("AE_SHARED_CACHE_DIR")
+    return (REPO_ROOT / Path(chosen).expanduser()).resolve() if chosen else None
+
+
+def _writable(folder: Path) -> bool:
+    """Can files be made in `folder` (or, when it does not exist yet, in the nearest existing
+    folder above it)?"""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
+def file_name(name: str, config: dict) -> str:
+    """The cache file of the model `name` trained with `config`: <name>-<hash>.pt."""
+    return f"{name}-{config_key(config)}.pt"
 
 
 def checkpoint_path(name: str, config: dict) -> Path:
-    return cache_dir() / f"{name}-{config_key(config)}.pt"
-
-
-# --- which code trained a model --------------------------------------------------------------
-
-def code_fingerprint(*objects) -> str:
-    """A short hash of the code of the given functions and classes, for a cache key: edit the
-    loss, the model or the training loop, and the models they train are trained again instead
-    of loaded. Pass everything that decides how a model trains; nothing else counts, not even a
-    module constant that the code reads (pass it too when it matters, e.g. an epsilon).
-
-    What is hashed is the compiled code that is running (instructions, constants, the names it
-    uses, default argument values), not the text of the file. So comments, docstrings, blank
-    lines and line breaks do not count, and a file edited but not yet re-imported (restart the
-    kernel to use it) cannot give a model of the old code the new code's key. A new Python
-    version compiles differently: its first run trains the models again."""
-    h = hashlib.sha1()
-    for obj in objects:
-        h.update(f"{_stable_repr(obj)}\n".encode())     # its name (or value, for a constant)
-        _hash_object(obj, h)
-    return h.hexdigest()[:12]
-
-
-def _hash_object(obj, h) -> None:
-    if isinstance(obj, (staticmethod, classmethod)):
-        obj = obj.__func__
-    if isinstance(obj, property):
-        for part in (obj.fget, obj.fset, obj.fdel):
-            if part is not None:
-                _hash_object(part, h)
-    elif isinstance(obj, type):                   # a class: its bases and what it defines
-        h.update(_stable_repr(obj.__bases__).encode())
-        for name, value in sorted(vars(obj).items()):
-            if name not in ("__doc__", "__module__", "__qualname__", "__dict__", "__weakref__",
-                            "__annotations__", "__firstlineno__", "__static_attributes__"):
-                h.update(name.encode())
-                _hash_object(value, h)
-    elif isinstance(obj, types.FunctionType):
-        _hash_code(obj.__code__, h, is_function=True)
-        h.update(_stable_repr((obj.__defaults__, obj.__kwdefaults__)).encode())
-    else:
-        h.update(_stable_repr(obj).encode())      # a constant, e.g. a class attribute
-
-
-def _hash_code(code: types.CodeType, h, is_function: bool) -> None:
-    h.update(code.co_code)
-    h.update(repr((code.co_names, code.co_varnames, code.co_freevars)).encode())
-    consts = code.co_consts
-    # A function's docstring is its first constant (or a None in its place, up to Python 3.13;
-    # from 3.14 a flag says whether there is one): it is left out.
-    has_docstring = getattr(inspect, "CO_HAS_DOCSTRING", None)
-    if is_function and consts and (has_docstring is None or code.co_flags & has_docstring):
-        consts = consts[1:]
-    for const in consts:
-        if isinstance(const, types.CodeType):     # nested functions, lambdas, comprehensions
-            _hash_code(const, h, is_function=const.co_name.isidentifier())
-        else:
-            h.update(_stable_repr(const).encode())
-
-
-def _stable_repr(value) -> str:
-    """repr() that is the same in every process: sets sorted (string hashes vary between
-    runs), functions and classes by name (their repr holds a memory address)."""
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(_stable_repr(v) for v in value) + ")"
-    if isinstance(value, (set, frozenset)):
-        return "{" + ", ".join(sorted(_stable_repr(v) for v in value)) + "}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(sorted(f"{k!r}: {_stable_repr(v)}" for k, v in value.items())) + "}"
-    if hasattr(value, "__qualname__") and hasattr(value, "__module__"):
-        return f"{value.__module__}.{value.__qualname__}"
-    text = repr(value)
-    return type(value).__qualname__ if " at 0x" in text else text
+    """Where the model `name` trained with `config` is saved in your own cache."""
+    return cache_dir() / file_name(name, config)
 
 
 # --- what the cache did, as data ------------------------------------------------------------
@@ -172,7 +130,7 @@ def recording():
     """Collect a CacheEvent for every model or result loaded, trained or computed inside:
 
         with cache.recording() as events:
-            model, history = trained_autoencoder(...)
+            model, history = train_or_load(recipes.DEEP_AE_2D, data)
         trained = [e.name for e in events if e.action != "loaded"]
     """
     events: list[CacheEvent] = []
@@ -192,77 +150,162 @@ def _done(event: CacheEvent, say) -> None:
 
 # --- train or load ---------------------------------------------------------------------------
 
-def train_or_load(name: str, config: dict, build: Callable[[], torch.nn.Module],
-                  train: Callable[[torch.nn.Module], dict], verbose: bool = True):
-    """Load the model `name` trained with `config`, or build and train it and save it.
+def train_or_load(recipe, data, verbose: bool = True):
+    """The model of `recipe` (helpers.recipes) trained on `data`: (model, history), or for a
+    recipe of a small result (a table of numbers) (result, None). Loaded from the shared or your
+    own cache when this recipe ran on this data with this code before; else trained (or
+    computed) now and saved in your own cache. With verbose, prints what it did in one line;
+    `recording()` collects the same as a CacheEvent."""
+    recipe.check(data)
+    config = recipe.key(data)
+    needed = []             # what it is made from (an earlier stage, a stack): got first
 
-    build():      returns a fresh, untrained model
+    def get_needed():
+        needed.extend(train_or_load(need, data, verbose)[0] for need in recipe.needs())
+
+    if recipe.makes_result:
+        return load_or_compute(recipe.cache_name, config, lambda: recipe.compute(data, *needed),
+                               verbose, before=get_needed), None
+    return load_or_train(recipe.cache_name, config, recipe.build,
+                         lambda model: recipe.train(model, data, *needed), verbose, recipe.seed,
+                         before=get_needed)
+
+
+def load_or_train(name: str, config: dict, build: Callable[[], torch.nn.Module],
+                  train: Callable[[torch.nn.Module], dict], verbose: bool = True, seed: int = 0,
+                  before: Callable[[], None] = lambda: None):
+    """The machinery under train_or_load, for one named configuration: load the model `name`
+    trained with `config`, or build and train it and save it.
+
+    build():      returns a fresh, untrained model (called after seeding with `seed`)
     train(model): trains it in place and returns its history (a dict of lists of floats)
-    config:       everything that defines the model, including code_fingerprint(...) of the
-                  code that trains it
-    Returns (model in evaluation mode on the course's device, history). With verbose, prints
-    what it did in one line; `recording()` collects the same as a CacheEvent.
-    """
+    config:       everything that defines the model (JSON values)
+    before():     runs when the model must be trained, before the line that says so
+    Returns (model in evaluation mode on the course's device, history)."""
     say = print if verbose else (lambda *_: None)
     started = time.perf_counter()
     config_text = json.dumps(config, sort_keys=True)
-    path = checkpoint_path(name, config)
+    file = file_name(name, config)
     device = pick_device()
 
-    problem = None
-    if _found(path):
-        set_seed(config.get("seed", 0))
+    def load(path):
+        set_seed(seed)
         model = build()
         history, problem = load_checkpoint(path, config_text, model)
-        if problem is None:
-            _done(CacheEvent(name, path, "loaded", seconds=time.perf_counter() - started), say)
-            return model.to(device).eval(), history
-    event = CacheEvent(name, path, "retrained" if problem else "trained", problem or "")
-    say(event.message())
+        return (model, history), problem
 
-    set_seed(config.get("seed", 0))
-    model = build()
-    history = train(model)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    problem = _content_problem(state, history)
-    if problem is not None:    # a file that would be refused on loading is not written
-        hint = ", often the sign of a learning rate that is too high" if "NaN" in problem else ""
-        say(f"Cache: {name} is not saved because training gave {problem}{hint}; the model is "
-            f"returned as it is.")
-        event.saved = False
-    else:
-        history_floats = {key: [float(v) for v in values] for key, values in history.items()}
-        event.saved = save_atomically(path, dict(format=FORMAT, config=config_text, state_dict=state,
-                                                 history=history_floats), say, what=name)
-    event.seconds = time.perf_counter() - started
-    _done(event, say)
+    found, problems = _look_up(file, load)
+    if found is None:
+        with _only_one_trains(cache_dir() / file, name, say):
+            found, problems = _look_up(file, load)     # another process may have saved it
+            if found is None:
+                path = cache_dir() / file
+                before()
+                event = _starting(name, path, problems, "model", say)
+                set_seed(seed)
+                model = build()
+                history = train(model)
+                state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+                problem = _content_problem(state, history)
+                if problem is not None:    # a file that would be refused on loading is not written
+                    hint = ", often the sign of a learning rate that is too high" if "NaN" in problem else ""
+                    say(f"Cache: {name} is not saved because training gave {problem}{hint}; the "
+                        f"model is returned as it is.")
+                    event.saved = False
+                else:
+                    history = {key: [float(v) for v in values] for key, values in history.items()}
+                    event.saved = save_atomically(path, dict(format=FORMAT, config=config_text,
+                                                             state_dict=state, history=history),
+                                                  say, what=name)
+                event.seconds = time.perf_counter() - started
+                _done(event, say)
+                return model.to(device).eval(), history
+    (model, history), path = found
+    _done(CacheEvent(name, path, "loaded", seconds=time.perf_counter() - started), say)
     return model.to(device).eval(), history
 
 
-def compute_or_load(name: str, config: dict, compute: Callable[[], object], verbose: bool = True):
-    """Load the result `name` computed with `config`, or compute it and save it: the same
-    cache, checks and messages for small results (numbers, lists and dicts of them) as for
-    trained models. Returns the result."""
+def load_or_compute(name: str, config: dict, compute: Callable[[], object], verbose: bool = True,
+                    before: Callable[[], None] = lambda: None):
+    """The same for a small result (numbers, lists and dicts of them): load the result `name`
+    computed with `config`, or compute it and save it. Returns the result."""
     say = print if verbose else (lambda *_: None)
     started = time.perf_counter()
     config_text = json.dumps(config, sort_keys=True)
-    path = checkpoint_path(name, config)
-    problem = None
-    if _found(path):
-        result, problem = load_result(path, config_text)
-        if problem is None:
-            _done(CacheEvent(name, path, "loaded", seconds=time.perf_counter() - started,
-                             what="result"), say)
-            return result
-    event = CacheEvent(name, path, "retrained" if problem else "trained", problem or "",
-                       what="result")
-    say(event.message())
-    result = compute()
-    event.saved = save_atomically(path, dict(format=FORMAT, config=config_text, result=result),
-                                  say, what=name)
-    event.seconds = time.perf_counter() - started
-    _done(event, say)
+    file = file_name(name, config)
+
+    def load(path):
+        return load_result(path, config_text)
+
+    found, problems = _look_up(file, load)
+    if found is None:
+        with _only_one_trains(cache_dir() / file, name, say):
+            found, problems = _look_up(file, load)
+            if found is None:
+                path = cache_dir() / file
+                before()
+                event = _starting(name, path, problems, "result", say)
+                result = compute()
+                event.saved = save_atomically(path, dict(format=FORMAT, config=config_text,
+                                                         result=result), say, what=name)
+                event.seconds = time.perf_counter() - started
+                _done(event, say)
+                return result
+    result, path = found
+    _done(CacheEvent(name, path, "loaded", seconds=time.perf_counter() - started, what="result"), say)
     return result
+
+
+def _look_up(file: str, load):
+    """((what `load` gave, path), []) for the first usable file of this name, in the shared
+    cache, then in your own; else (None, [(path, why it cannot be used), ...])."""
+    problems = []
+    for folder in (shared_cache_dir(), cache_dir()):
+        if folder is None:
+            continue
+        path = folder / file
+        if _found(path):
+            found, problem = load(path)
+            if problem is None:
+                return (found, path), []
+            problems.append((path, problem))
+    return None, problems
+
+
+def _starting(name: str, path: Path, problems: list, what: str, say) -> CacheEvent:
+    """The event of a model about to be trained (or a result computed) into `path`, its line
+    printed: the file that could not be used, and why, when there was one."""
+    unusable, why = problems[-1] if problems else (path, "")
+    event = CacheEvent(name, unusable, "retrained" if problems else "trained", why, what=what)
+    say(event.message())
+    event.path = path
+    return event
+
+
+@contextmanager
+def _only_one_trains(path: Path, name: str, say):
+    """Hold a lock on `path` (a file beside it) while a model is trained, so a second process
+    that wants the same model waits, then loads it. No lock where the cache cannot be written
+    or the system has no file locks (training goes on without one)."""
+    try:
+        import fcntl
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path.with_name(f".{path.name}.lock"), "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"Cache: another process is training {name}; waiting for it to finish.")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:
+            pass                       # a file system without locks
+        try:
+            yield
+        finally:                       # whoever waits on it finds the model saved; a newcomer
+            _remove_quietly(Path(lock.name))   # makes a new lock file and finds it too
 
 
 def _found(path: Path) -> bool:
@@ -393,6 +436,7 @@ def write_temporary(path: Path, data) -> Path:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(path.parent)
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
@@ -401,6 +445,25 @@ def write_temporary(path: Path, data) -> Path:
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Remove the temporary files (.NAME.PID.tmp) of processes that no longer run: left by a
+    process killed while it wrote (kill -9, a power cut)."""
+    for tmp in folder.glob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _running(int(pid)):
+            _remove_quietly(tmp)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:              # it runs, as another user
+        return True
+    return True
 
 
 def how_to_fix(err: OSError) -> str:
@@ -433,35 +496,6 @@ def _remove_quietly(path: Path) -> None:
 def _shown(path: Path) -> str:
     """The path relative to the repository when it is inside it (shorter to read)."""
     try:
-        return str(path.relative_to(DATA_DIR.parent))
+        return str(path.relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
-
-
-# --- the plain autoencoder -------------------------------------------------------------------
-
-def trained_autoencoder(name: str, data, sizes: list[int], *, activation: str | None = "relu",
-                        code_activation: str | None = None, out_activation: str | None = "sigmoid",
-                        epochs: int = 20, batch_size: int = 128, lr: float = 1e-3,
-                        schedule: str | None = None, seed: int = 0, verbose: bool = True):
-    """An `Autoencoder` trained with MSE on data.x_train (test loss tracked on data.x_test),
-    loaded from the cache when this exact model, data and recipe was trained before.
-    Returns (model, history)."""
-    from .losses import mse_per_pixel, reconstruction_loss
-    from .models import Autoencoder, make_activation, mlp
-    from .train import evaluate_loss, fit
-
-    sizes = check_sizes("sizes", sizes, first=data.x_train.shape[1])
-    model_config = dict(sizes=sizes, activation=activation,
-                        code_activation=code_activation, out_activation=out_activation)
-    config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
-                  loss="mse_per_pixel", epochs=epochs, batch_size=batch_size, lr=lr,
-                  schedule=schedule, seed=seed,
-                  code=code_fingerprint(trained_autoencoder, fit, evaluate_loss, reconstruction_loss,
-                                        mse_per_pixel, Autoencoder, mlp, make_activation))
-
-    def run(model):
-        return fit(model, data.x_train, x_val=data.x_test, epochs=epochs, batch_size=batch_size,
-                   lr=lr, schedule=schedule, seed=seed, desc=name)
-
-    return train_or_load(name, config, lambda: Autoencoder(**model_config), run, verbose)

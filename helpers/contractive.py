@@ -18,7 +18,6 @@ import torch
 from torch import nn
 from torch.func import jacrev, vmap
 
-from .cache import code_fingerprint, train_or_load
 from .corruption import masking_noise   # the DAE's corruption (notebook 02)
 from .losses import squared_error_per_image
 
@@ -67,34 +66,6 @@ def contractive_loss(lam: float, mask: float = 0.0, seed: int = 0):
         return loss
 
     return loss_fn
-
-
-def trained_cae(name: str, data, hidden: int = 256, lam: float = 0.0, mask: float = 0.0,
-                epochs: int = 12, lr: float = 3e-3, batch_size: int = 128, seed: int = 0,
-                verbose: bool = True):
-    """A 784-hidden-784 sigmoid autoencoder trained with `contractive_loss(lam, mask)`,
-    loaded from the cache when trained before. Returns (model, history)."""
-    from .corruption import _uniform
-    from .errors import check_int
-    from .models import Autoencoder, make_activation, mlp
-    from .train import fit
-
-    check_int("hidden", hidden, minimum=1)
-    contractive_loss(lam, mask, seed)                    # checks lam and mask before training
-    model_config = dict(sizes=[data.x_train.shape[1], hidden], activation=None,
-                        code_activation="sigmoid", out_activation="sigmoid")
-    config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
-                  loss="sum_sq_per_image+lam*jacobian_fro_sq", lam=lam, mask=mask,
-                  epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  code=code_fingerprint(trained_cae, fit, contractive_loss, masking_noise, _uniform,
-                                        squared_error_per_image, sigmoid_jacobian_norm_sq,
-                                        Autoencoder, mlp, make_activation))
-
-    def run(model):
-        return fit(model, data.x_train, loss_fn=contractive_loss(lam, mask, seed),
-                   epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, desc=name)
-
-    return train_or_load(name, config, lambda: Autoencoder(**model_config), run, verbose)
 
 
 @torch.no_grad()

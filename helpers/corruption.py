@@ -10,6 +10,7 @@ one `level` in [0, 1]:
 
 Every function takes a torch.Generator, so the same seed always gives the same noise. The
 noise is drawn on the CPU (where a seeded generator is portable) and moved to x's device.
+The recipe of the course's DAEs is helpers.recipes.DenoisingRecipe.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ NOISE_KINDS = ("masking", "gaussian", "salt-and-pepper")
 
 def masking_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """x with each pixel set to 0 independently with probability `level`."""
-    keep = _uniform(x, generator) >= level
+    keep = uniform_like(x, generator) >= level
     return x * keep
 
 
@@ -36,8 +37,8 @@ def gaussian_noise(x: torch.Tensor, level: float, generator: torch.Generator | N
 
 def salt_and_pepper(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """x with a share `level` of its pixels (on average) replaced by 0 or 1, each half the time."""
-    hit = _uniform(x, generator) < level
-    salt = (_uniform(x, generator) < 0.5).to(x.dtype)      # 1 = white (salt), 0 = black (pepper)
+    hit = uniform_like(x, generator) < level
+    salt = (uniform_like(x, generator) < 0.5).to(x.dtype)      # 1 = white (salt), 0 = black (pepper)
     return torch.where(hit, salt, x)
 
 
@@ -87,34 +88,6 @@ def masking_as_dropout(x: torch.Tensor, p: float, seed: int = 0) -> dict:
     return {"dropout": dropped, "mask": mask, "masked": x * mask}
 
 
-def trained_denoising_autoencoder(name: str, data, hidden: int, kind: str = "masking",
-                                  level: float = 0.3, *, epochs: int = 20, batch_size: int = 128,
-                                  lr: float = 1e-3, seed: int = 0, verbose: bool = True):
-    """A one-hidden-layer DAE 784-hidden-784 (sigmoid hidden units and outputs, as in Vincent
-    et al. 2008) trained with `denoising_loss(kind, level)`, loaded from the cache when it was
-    trained before. Returns (model, history); history's losses are denoising MSE per pixel."""
-    from .cache import code_fingerprint, train_or_load
-    from .errors import check_int
-    from .models import Autoencoder, make_activation, mlp
-    from .train import fit
-
-    check_int("hidden", hidden, minimum=1)
-    check_noise(kind, level)
-    model_config = dict(sizes=[784, hidden], activation=None, code_activation="sigmoid",
-                        out_activation="sigmoid")
-    config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
-                  loss=dict(name="denoising_mse_per_pixel", kind=kind, level=level, noise_seed=seed),
-                  epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  code=code_fingerprint(trained_denoising_autoencoder, fit, denoising_loss, corrupt,
-                                        check_noise, masking_noise, gaussian_noise, salt_and_pepper,
-                                        _uniform, mse_per_pixel, Autoencoder, mlp, make_activation))
-
-    def run(model):
-        return fit(model, data.x_train, loss_fn=denoising_loss(kind, level, seed), epochs=epochs,
-                   batch_size=batch_size, lr=lr, seed=seed, desc=name)
-
-    return train_or_load(name, config, lambda: Autoencoder(**model_config), run, verbose)
-
-
-def _uniform(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+def uniform_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Uniform random numbers in [0, 1) of x's shape, drawn on the CPU, on x's device."""
     return torch.rand(x.shape, generator=generator).to(x.device)

@@ -15,7 +15,18 @@ def describe(err: BaseException) -> str:
     """One line for an exception: 'TypeName: first line of its message', or just 'TypeName'
     when the message is empty (an EOFError from an empty file has no text at all)."""
     lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0][:150]}" if lines else type(err).__name__
+    return f"{type(err).__name__}: {shortened(lines[0])}" if lines else type(err).__name__
+
+
+def shortened(text: str, limit: int = 160) -> str:
+    """`text`, or when it is longer than `limit`, its first sentence, or its first words up to
+    the limit and '…': never cut inside a word."""
+    if len(text) <= limit:
+        return text
+    sentence = text[:limit].rsplit(". ", 1)[0]
+    if len(sentence) >= limit // 3 and sentence != text[:limit]:
+        return sentence + "."
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 # Why writing a file failed, in words (an errno code alone means nothing to most people).
@@ -26,6 +37,7 @@ WRITE_ERRORS = {
     errno.ENOSPC: "the disk is full",
     getattr(errno, "EDQUOT", -1): "your disk quota is used up",
     errno.ENOTDIR: "part of that path is a file, not a folder",
+    errno.EEXIST: "it is a file, not a folder",
 }
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
 

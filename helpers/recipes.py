@@ -1,15 +1,20 @@
 """Every trained model of the course, defined once: its recipe.
 
 A recipe holds the facts of one named model: its architecture, its loss, its training settings,
-the notebook that teaches it and the later notebooks that use it again. How to train each kind
-of model (a denoising autoencoder, a VAE, ...) lives in the module of that kind; a recipe says
-which settings the course uses. Every notebook, the summary (helpers.series) and `make models`
-get their models here, so changing a model's epochs is one edit, and a notebook that reuses a
-model loads exactly the one its teaching notebook trained.
+the notebook that teaches it and the later notebooks that use it again, and it knows how to
+build the network (`build`), its loss (`loss_fn`) and how to train it (`train`, through
+helpers.train.fit). helpers.cache.train_or_load is the one way every model of the course is
+made: loaded if cached, else trained.
 
     recipe = recipes.DEEP_AE_2D
-    print(recipe.describe(data))         # architecture, loss, optimiser, epochs on this data
-    model, history = recipe.load(data)   # from data/cache/, or trained now and saved there
+    print(recipe.describe(data))                         # architecture, loss, optimiser, epochs
+    model, history = cache.train_or_load(recipe, data)   # loaded if cached, else trained
+
+Every notebook, the summary (helpers.series) and `make models` get their models here, so
+changing a model's epochs is one edit, and a notebook that reuses a model loads exactly the one
+its teaching notebook trained. A model's cache key is made of its recipe's settings (every
+field but its title and notebooks), the data's fingerprint and the source of the code that
+builds and trains it (`code_refs`).
 
 Epochs are given as passes over the 4,000-digit subset (`subset_epochs`); on a full data set
 `train.epochs_for` turns them into fewer epochs that show the model as many images. Every
@@ -20,48 +25,131 @@ recipe of the series, and prints a table of what it did.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
+from typing import ClassVar
 
-from . import cache, classifier, contractive, corruption, sparsity, stacked, train, vae
+from . import cache, train
+from .classifier import accuracy, class_probabilities
+from .contractive import contractive_loss, sigmoid_jacobian_norm_sq
+from .corruption import (check_noise, corrupt, denoising_loss, gaussian_noise, masking_noise,
+                         salt_and_pepper, uniform_like)
+from .divergences import kl_to_standard_normal
+from .errors import check_choice, check_int, check_number, check_sizes
+from .fingerprint import code_fingerprint
+from .losses import (bernoulli_nll_per_image, cross_entropy_loss, mse_per_pixel,
+                     reconstruction_loss, squared_error_per_image)
+from .models import Autoencoder, apply_in_batches, make_activation, mlp
+from .sparsity import (active_ratio, bernoulli_kl, check_rho, kl_sparse_loss, kl_sparsity_penalty,
+                       l1_penalty, l1_sparse_loss)
+from .stacked import (StackedAutoencoder, StackedClassifier, features, label_budget_accuracies,
+                      label_budget_indices, linear_probe_accuracy, probe_accuracies, stage_loss,
+                      train_classifier)
+from .train import evaluate_loss, fit
+from .vae import VAE, negative_elbo, vae_loss
 
 SUBSET = train.SUBSET_TRAIN_SIZE
+DESCRIPTIVE = ("title", "notebook", "used_in")     # fields that name a model, not define it
 
 
 @dataclass(frozen=True, kw_only=True)
 class Recipe:
     """One named model (or cached result) of the course."""
-    name: str                      # its name in the cache: data/cache/<name>-<hash>.pt
+    name: str                      # its name in the cache: <cache folder>/<name>-<hash>.pt
     title: str                     # what the notebooks call it
     notebook: str                  # the notebook that teaches it
     used_in: tuple = ()            # later notebooks that load it again
     subset_epochs: int = 0         # passes over the 4,000-digit subset
     lr: float = 1e-3
     batch_size: int = 128
+    schedule: str | None = None    # None: a constant learning rate; "cosine": lowered to 0
+    seed: int = 0
 
-    def load(self, data, verbose: bool = True):
-        """(model, history): loaded from the cache, or trained on `data` now and saved."""
+    def __post_init__(self):
+        """ValueError naming the setting, when a setting is nonsense: before anything trains."""
+        check_int("subset_epochs", self.subset_epochs, minimum=0)
+        check_number("lr", self.lr, 0, strict=True)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_choice("schedule", self.schedule, (None, "cosine"))
+        check_int("seed", self.seed, minimum=0)
+
+    makes_result: ClassVar[bool] = False     # a small result (a table), not a network
+    track_held_out: ClassVar[bool] = False   # record the held-out loss after each epoch
+    input_size: ClassVar[int] = 784          # pixels of the images it takes
+    code: ClassVar[tuple] = ()               # what its loss and network are made of
+
+    # --- how it is made --------------------------------------------------------------------
+
+    def build(self):
+        """A fresh, untrained network."""
         raise NotImplementedError
+
+    def loss_fn(self):
+        """The loss `fit` minimises: loss_fn(model, x) -> a number (a 0-d tensor)."""
+        raise NotImplementedError
+
+    def train(self, model, data) -> dict:
+        """Train `model` in place on data.x_train with Adam; returns the history of losses."""
+        return fit(model, data.x_train, loss_fn=self.loss_fn(),
+                   x_val=data.x_test if self.track_held_out else None,
+                   epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
+                   schedule=self.schedule, seed=self.seed, desc=self.name)
+
+    def needs(self) -> list:
+        """The recipes whose models it is made from (trained first when missing)."""
+        return []
+
+    @property
+    def cache_name(self) -> str:
+        return self.name
 
     def epochs(self, data=None) -> int:
         return train.epochs_for(len(data.x_train) if data is not None else SUBSET, self.subset_epochs)
+
+    def check(self, data) -> None:
+        """ValueError when the data's images do not fit the network."""
+        if data.x_train.shape[1] != self.input_size:
+            raise ValueError(f"{self.name} takes images of {self.input_size} pixels, the data "
+                             f"has {data.x_train.shape[1]}")
+
+    # --- its cache key ---------------------------------------------------------------------
+
+    def key(self, data) -> dict:
+        """Everything that defines the model: the settings, the data, the code."""
+        settings = {f.name: _key_value(getattr(self, f.name), data)
+                    for f in dataclasses.fields(self) if f.name not in DESCRIPTIVE}
+        return dict(recipe=type(self).__name__, **settings, epochs=self.epochs(data),
+                    data=data.fingerprint, n_train=len(data.x_train),
+                    code=code_fingerprint(*self.code_refs()))
+
+    def code_refs(self) -> tuple:
+        """The functions and classes that build and train it: their source is in its key."""
+        kind = type(self)
+        if self.makes_result:
+            return (kind.compute, *self.code)
+        return (kind.build, kind.loss_fn, kind.train, fit, evaluate_loss, *self.code)
+
+    # --- in words --------------------------------------------------------------------------
 
     def describe(self, data=None) -> str:
         """One paragraph for people: what is trained, on what loss, how."""
         n = len(data.x_train) if data is not None else SUBSET
         return (f"{self.title} ({self.name}): {self.architecture()}\n"
-                f"  loss: {self.loss()}\n"
+                f"  loss: {self.loss_in_words()}\n"
                 f"  training: {self.training(n)}")
 
     def training(self, n: int) -> str:
+        cosine = ", learning rate lowered along a cosine to 0" if self.schedule == "cosine" else ""
         return (f"Adam, learning rate {self.lr:g}, batch {self.batch_size}, "
-                f"{train.epochs_for(n, self.subset_epochs)} epochs over {n:,} images")
+                f"{train.epochs_for(n, self.subset_epochs)} epochs over {n:,} images{cosine}")
 
     def architecture(self) -> str:
         raise NotImplementedError
 
-    def loss(self) -> str:
+    def loss_in_words(self) -> str:
         raise NotImplementedError
 
     def used_by(self) -> list[str]:
@@ -70,6 +158,12 @@ class Recipe:
 
     def __str__(self) -> str:
         return self.describe()
+
+
+def _key_value(value, data):
+    """A setting as it goes into a cache key: another recipe (a stack a table is computed
+    from) by its own key."""
+    return value.key(data) if isinstance(value, Recipe) else value
 
 
 def _sizes(sizes) -> str:
@@ -91,77 +185,133 @@ def _autoencoder(sizes, activation: str | None, code: str | None, out: str | Non
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoencoderRecipe(Recipe):
-    """helpers.models.Autoencoder trained on MSE per pixel (helpers.cache.trained_autoencoder)."""
+class LayeredRecipe(Recipe):
+    """A network given by its layer sizes, input first: [784, hidden..., code]."""
     sizes: tuple
-    activation: str | None = "relu"
-    code_activation: str | None = None
-    out_activation: str | None = "sigmoid"
-    schedule: str | None = None
 
-    def load(self, data, verbose: bool = True):
-        return cache.trained_autoencoder(
-            self.name, data, list(self.sizes), activation=self.activation,
-            code_activation=self.code_activation, out_activation=self.out_activation,
-            epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
-            schedule=self.schedule, verbose=verbose)
+    min_layers: ClassVar[int] = 2            # how many sizes at least (input and output)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_sizes("sizes", self.sizes, min_length=self.min_layers)
+
+    @property
+    def input_size(self) -> int:
+        return self.sizes[0]
 
     @property
     def code_size(self) -> int:
         return self.sizes[-1]
 
+
+@dataclass(frozen=True, kw_only=True)
+class AutoencoderRecipe(LayeredRecipe):
+    """helpers.models.Autoencoder trained on MSE per pixel."""
+    activation: str | None = "relu"
+    code_activation: str | None = None
+    out_activation: str | None = "sigmoid"
+
+    track_held_out = True
+    code = (Autoencoder, mlp, make_activation, reconstruction_loss, mse_per_pixel)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("activation", "code_activation", "out_activation"):
+            make_activation(getattr(self, name))          # a typo fails here, not in training
+
+    def build(self):
+        return Autoencoder(list(self.sizes), self.activation, self.code_activation, self.out_activation)
+
+    def loss_fn(self):
+        return reconstruction_loss
+
     def architecture(self) -> str:
         return _autoencoder(self.sizes, self.activation, self.code_activation, self.out_activation)
 
-    def loss(self) -> str:
+    def loss_in_words(self) -> str:
         return "MSE per pixel (mean over pixels and images)"
-
-    def training(self, n: int) -> str:
-        cosine = ", learning rate lowered along a cosine to 0" if self.schedule == "cosine" else ""
-        return super().training(n) + cosine
 
 
 @dataclass(frozen=True, kw_only=True)
-class DenoisingRecipe(Recipe):
-    """A one-hidden-layer sigmoid DAE (helpers.corruption.trained_denoising_autoencoder)."""
+class OneLayerRecipe(Recipe):
+    """An autoencoder 784-hidden-784 with one hidden layer (sigmoid units and outputs unless
+    `units` says otherwise): what notebooks 02-04 add their noise and penalties to."""
     hidden: int
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_int("hidden", self.hidden, minimum=1)
+
+    def units(self) -> tuple:
+        """(code activation, output activation)."""
+        return "sigmoid", "sigmoid"
+
+    def build(self):
+        return Autoencoder([self.input_size, self.hidden], None, *self.units())
+
+    def architecture(self) -> str:
+        return _autoencoder((self.input_size, self.hidden), None, *self.units())
+
+
+@dataclass(frozen=True, kw_only=True)
+class DenoisingRecipe(OneLayerRecipe):
+    """A one-hidden-layer sigmoid DAE 784-hidden-784 (as in Vincent et al. 2008), trained to
+    give back the clean image from a corrupted one (helpers.corruption.denoising_loss)."""
     noise: str
     level: float
 
-    def load(self, data, verbose: bool = True):
-        return corruption.trained_denoising_autoencoder(
-            self.name, data, self.hidden, self.noise, self.level, epochs=self.epochs(data),
-            batch_size=self.batch_size, lr=self.lr, verbose=verbose)
+    code = (denoising_loss, corrupt, check_noise, masking_noise, gaussian_noise, salt_and_pepper,
+            uniform_like, mse_per_pixel, Autoencoder, mlp, make_activation)
 
-    def architecture(self) -> str:
-        return _autoencoder((784, self.hidden), None, "sigmoid", "sigmoid")
+    def __post_init__(self):
+        super().__post_init__()
+        check_noise(self.noise, self.level)
 
-    def loss(self) -> str:
+    def loss_fn(self):
+        return denoising_loss(self.noise, self.level, self.seed)
+
+    def loss_in_words(self) -> str:
         return (f"MSE per pixel between the reconstruction of the input with {self.noise} noise "
                 f"(level {self.level:g}, drawn afresh for every batch) and the clean input")
 
 
 @dataclass(frozen=True, kw_only=True)
-class SparseRecipe(Recipe):
-    """A one-hidden-layer sparse AE (helpers.sparsity.trained_sparse_autoencoder)."""
-    hidden: int
+class SparseRecipe(OneLayerRecipe):
+    """A one-hidden-layer sparse AE 784-hidden-784.
+
+    method "kl": sigmoid hidden units and outputs, loss MSE + weight * sum_j KL(rho || rho_hat_j)
+    method "l1": ReLU hidden units, softplus outputs (linear ones if linear_output, as in the
+                 overcomplete network of notebook 01), loss MSE + weight * L1 of the activations"""
     method: str                    # "kl" (sigmoid units) or "l1" (ReLU units)
     weight: float
     rho: float | None = None
     linear_output: bool = False    # "l1" only: linear outputs instead of softplus ones
 
-    def load(self, data, verbose: bool = True):
-        return sparsity.trained_sparse_autoencoder(
-            self.name, data, self.hidden, self.method, self.weight, self.rho,
-            epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
-            linear_output=self.linear_output, verbose=verbose)
+    code = (kl_sparse_loss, kl_sparsity_penalty, bernoulli_kl, "helpers.divergences.EPS",
+            active_ratio, l1_sparse_loss, l1_penalty, mse_per_pixel, Autoencoder, mlp,
+            make_activation)
 
-    def architecture(self) -> str:
-        code, out = ("sigmoid", "sigmoid") if self.method == "kl" else \
-            ("relu", None if self.linear_output else "softplus")
-        return _autoencoder((784, self.hidden), None, code, out)
+    def __post_init__(self):
+        super().__post_init__()
+        check_number("weight", self.weight, 0)
+        check_choice("method", self.method, ("kl", "l1"))
+        if self.method == "kl":
+            check_rho(self.rho)
+            if self.linear_output:
+                raise ValueError("linear_output is for method 'l1' (ReLU units); method 'kl' "
+                                 "keeps sigmoid outputs")
 
-    def loss(self) -> str:
+    def units(self) -> tuple:
+        if self.method == "kl":
+            return "sigmoid", "sigmoid"
+        return "relu", None if self.linear_output else "softplus"
+
+    def loss_fn(self):
+        if self.method == "kl":
+            return kl_sparse_loss(self.rho, self.weight)
+        return l1_sparse_loss(self.weight)
+
+    def loss_in_words(self) -> str:
         if self.method == "kl":
             return (f"MSE per pixel + {self.weight:g} × sum over hidden units of KL(ρ ‖ ρ̂_j), "
                     f"target ρ = {self.rho:g}")
@@ -169,22 +319,24 @@ class SparseRecipe(Recipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContractiveRecipe(Recipe):
-    """A 784-hidden-784 sigmoid AE with the contractive penalty (helpers.contractive.trained_cae)."""
+class ContractiveRecipe(OneLayerRecipe):
+    """A 784-hidden-784 sigmoid AE with the contractive penalty (helpers.contractive)."""
     hidden: int = 256
     lam: float = 0.0
     mask: float = 0.0
     lr: float = 3e-3
 
-    def load(self, data, verbose: bool = True):
-        return contractive.trained_cae(self.name, data, self.hidden, lam=self.lam, mask=self.mask,
-                                       epochs=self.epochs(data), lr=self.lr,
-                                       batch_size=self.batch_size, verbose=verbose)
+    code = (contractive_loss, masking_noise, uniform_like, squared_error_per_image,
+            sigmoid_jacobian_norm_sq, Autoencoder, mlp, make_activation)
 
-    def architecture(self) -> str:
-        return _autoencoder((784, self.hidden), None, "sigmoid", "sigmoid")
+    def __post_init__(self):
+        super().__post_init__()
+        contractive_loss(self.lam, self.mask)          # checks lam and mask
 
-    def loss(self) -> str:
+    def loss_fn(self):
+        return contractive_loss(self.lam, self.mask, self.seed)
+
+    def loss_in_words(self) -> str:
         masked = (f" between the reconstruction of the input with {self.mask:.0%} of its pixels "
                   f"masked (drawn afresh for every batch) and the clean input") if self.mask else ""
         return (f"squared error summed over pixels{masked}, mean over images"
@@ -192,16 +344,40 @@ class ContractiveRecipe(Recipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StackedStageRecipe(Recipe):
-    """The stacked AE after greedy stage `stage` (helpers.stacked.greedy_stage)."""
-    sizes: tuple
+class StackedStageRecipe(LayeredRecipe):
+    """The stacked AE after greedy stage `stage` (helpers.stacked): stage k starts from the
+    stack after stage k-1 and trains only layer k and decoder k."""
     stage: int
     lr: float = 3e-3
 
-    def load(self, data, verbose: bool = True):
-        return stacked.greedy_stage(self.name, data, list(self.sizes), self.stage,
-                                    epochs=self.epochs(data), lr=self.lr,
-                                    batch_size=self.batch_size, verbose=verbose)
+    code = (stage_loss, mse_per_pixel, StackedAutoencoder)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_int("stage", self.stage, minimum=1, maximum=len(self.sizes) - 1)
+
+    @property
+    def cache_name(self) -> str:
+        return f"{self.name}-stage{self.stage}"
+
+    def needs(self) -> list:
+        return [dataclasses.replace(self, stage=self.stage - 1)] if self.stage > 1 else []
+
+    def build(self):
+        return StackedAutoencoder(list(self.sizes))
+
+    def loss_fn(self):
+        return stage_loss(self.stage)
+
+    def train(self, model, data, previous=None) -> dict:
+        if previous is not None:                         # the stack after stage k-1
+            model.load_state_dict(previous.state_dict())
+        model.set_trainable(self.stage)                  # every other layer frozen
+        history = fit(model, data.x_train, loss_fn=self.loss_fn(), epochs=self.epochs(data),
+                      batch_size=self.batch_size, lr=self.lr, seed=self.seed + self.stage,
+                      desc=f"{self.name} stage {self.stage}")
+        model.requires_grad_(True)
+        return history
 
     @property
     def code_size(self) -> int:
@@ -212,66 +388,82 @@ class StackedStageRecipe(Recipe):
         return (f"stack {_sizes(self.sizes)} of sigmoid layers, one decoder per layer, trained "
                 f"greedily; stage {self.stage} trains layer {self.stage} and decoder {self.stage}{below}")
 
-    def loss(self) -> str:
+    def loss_in_words(self) -> str:
         target = "the input" if self.stage == 1 else f"the level-{self.stage - 1} features"
         return f"MSE per unit between decoder {self.stage}'s output and {target}"
 
 
 @dataclass(frozen=True, kw_only=True)
-class VAERecipe(Recipe):
-    """helpers.vae.VAE trained on the negative ELBO (helpers.vae.trained_vae)."""
-    sizes: tuple
+class VAERecipe(LayeredRecipe):
+    """helpers.vae.VAE trained on the negative ELBO (nats per image)."""
     beta: float = 1.0
 
-    def load(self, data, verbose: bool = True):
-        return vae.trained_vae(self.name, data, list(self.sizes), beta=self.beta,
-                               epochs=self.epochs(data), batch_size=self.batch_size, lr=self.lr,
-                               verbose=verbose)
+    min_layers = 3                           # input, a hidden layer, the code
+    track_held_out = True
+    code = (vae_loss, negative_elbo, kl_to_standard_normal, bernoulli_nll_per_image, VAE, mlp,
+            make_activation)
 
-    @property
-    def code_size(self) -> int:
-        return self.sizes[-1]
+    def __post_init__(self):
+        super().__post_init__()
+        check_number("beta", self.beta, 0)
+
+    def build(self):
+        return VAE(list(self.sizes))
+
+    def loss_fn(self):
+        return partial(vae_loss, beta=self.beta)
 
     def architecture(self) -> str:
         layers = "layer" if len(self.sizes) == 3 else "layers"
         return (f"VAE {_sizes(self.sizes)} (ReLU hidden {layers}, linear heads for μ and log σ², "
                 f"a mirrored decoder with sigmoid output)")
 
-    def loss(self) -> str:
+    def loss_in_words(self) -> str:
         weight = f"{self.beta:g} × " if self.beta != 1 else ""
         return (f"negative ELBO in nats: Bernoulli reconstruction summed over pixels + {weight}"
                 f"KL(q(z|x) ‖ N(0, I)) summed over latent dimensions, mean over images")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClassifierRecipe(Recipe):
-    """An MLP classifier on the labels (helpers.classifier.trained_classifier)."""
-    sizes: tuple
+class ClassifierRecipe(LayeredRecipe):
+    """An MLP classifier (ReLU between layers, class scores out) trained on the labels."""
 
-    def load(self, data, verbose: bool = True):
-        return classifier.trained_classifier(self.name, data, list(self.sizes),
-                                             epochs=self.epochs(data), batch_size=self.batch_size,
-                                             lr=self.lr, verbose=verbose)
+    track_held_out = True
+    code = (cross_entropy_loss, mlp, make_activation)
+
+    def build(self):
+        return mlp(list(self.sizes))
+
+    def loss_fn(self):
+        return cross_entropy_loss
+
+    def train(self, model, data) -> dict:
+        return fit(model, data.x_train, data.y_train, loss_fn=self.loss_fn(), x_val=data.x_test,
+                   y_val=data.y_test, epochs=self.epochs(data), batch_size=self.batch_size,
+                   lr=self.lr, seed=self.seed, desc=self.name)
 
     def architecture(self) -> str:
         return f"MLP {_sizes(self.sizes)} (ReLU hidden layer, class scores out)"
 
-    def loss(self) -> str:
+    def loss_in_words(self) -> str:
         return "cross-entropy against the labels, mean over images"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProbeTableRecipe(Recipe):
-    """Linear-probe accuracies on the stack's features (helpers.stacked.probe_table): a cached
-    table of numbers, computed from the last greedy stage."""
+    """Linear-probe accuracies on the stack's features (helpers.stacked.probe_accuracies): a
+    cached table of numbers, computed from the last greedy stage."""
     stack: StackedStageRecipe
     max_images: int = SUBSET
 
-    def load(self, data, verbose: bool = True):
-        """(table, None): the table from the cache, or computed now (the stack loaded first)."""
-        stack, _ = self.stack.load(data, verbose=False)      # an input, not what was asked for
-        return stacked.probe_table(self.name, stack, data, n_train=self.n_train(data),
-                                   verbose=verbose), None
+    makes_result = True
+    code = (linear_probe_accuracy, probe_accuracies, features, apply_in_batches)
+
+    def needs(self) -> list:
+        return [self.stack]
+
+    def compute(self, data, stack) -> dict:
+        return probe_accuracies(stack, data, n_train=self.n_train(data))
 
     def n_train(self, data) -> int:
         return min(self.max_images, len(data.x_train))
@@ -286,19 +478,23 @@ class ProbeTableRecipe(Recipe):
 @dataclass(frozen=True, kw_only=True)
 class LabelBudgetRecipe(Recipe):
     """Fine-tuned against randomly initialised classifiers for a few label budgets
-    (helpers.stacked.label_budget_table): a cached table of accuracies."""
+    (helpers.stacked.label_budget_accuracies): a cached table of accuracies."""
     stack: StackedStageRecipe
     budgets: tuple
     seeds: tuple
     steps: int
     lr: float = 3e-3
 
-    def load(self, data, verbose: bool = True):
-        """(table, None): the table from the cache, or computed now (the stack loaded first)."""
-        stack, _ = self.stack.load(data, verbose=False)      # an input, not what was asked for
-        return stacked.label_budget_table(self.name, stack, data, list(self.budgets),
-                                          list(self.seeds), steps=self.steps, lr=self.lr,
-                                          verbose=verbose), None
+    makes_result = True
+    code = (label_budget_accuracies, label_budget_indices, train_classifier, fit,
+            cross_entropy_loss, StackedClassifier, accuracy, class_probabilities)
+
+    def needs(self) -> list:
+        return [self.stack]
+
+    def compute(self, data, stack) -> dict:
+        return label_budget_accuracies(stack, data, list(self.budgets), list(self.seeds),
+                                       steps=self.steps, lr=self.lr)
 
     def describe(self, data=None) -> str:
         return (f"{self.title} ({self.name}): the stack's layers with a linear head, fine-tuned, "
@@ -442,7 +638,7 @@ def prepare(data, recipes: list[Recipe] | None = None, progress: bool = True) ->
     for recipe in tqdm(recipes or ALL, desc="models of the series", disable=not progress):
         started = time.perf_counter()
         with cache.recording() as events:
-            recipe.load(data, verbose=False)
+            cache.train_or_load(recipe, data, verbose=False)
         # what it needed (an earlier stage, the stack of a table) came first: its own is last
         rows.append(dict(recipe=recipe, event=events[-1], seconds=time.perf_counter() - started))
     return rows

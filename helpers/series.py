@@ -190,7 +190,7 @@ def measure(model: SeriesModel, data, judge) -> dict:
 # --- wrapping the notebooks' models -------------------------------------------------------
 
 def _load(recipe, data):
-    model, _ = recipe.load(data, verbose=False)     # series_models reports for all of them
+    model, _ = cache.train_or_load(recipe, data, verbose=False)   # series_models reports for all
     return model
 
 

@@ -39,7 +39,7 @@ def l1_penalty(hidden: torch.Tensor) -> torch.Tensor:
 
 def kl_sparse_loss(rho: float, weight: float):
     """Method 1's loss for helpers.train.fit: MSE per pixel + weight * L_rho."""
-    _check_rho(rho)
+    check_rho(rho)
 
     def loss_fn(model, x):
         hidden = model.encode(x)
@@ -66,50 +66,6 @@ def near_zero_share(hidden: torch.Tensor, relative: float = 0.05) -> float:
     return float((hidden.abs() < relative * scale).float().mean())
 
 
-def trained_sparse_autoencoder(name: str, data, hidden: int, method: str, weight: float,
-                               rho: float | None = None, *, epochs: int = 20,
-                               batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
-                               linear_output: bool = False, verbose: bool = True):
-    """A one-hidden-layer sparse AE 784-hidden-784, loaded from the cache when trained before.
-
-    method "kl": sigmoid hidden units and outputs, loss MSE + weight * sum_j KL(rho || rho_hat_j)
-    method "l1": ReLU hidden units, softplus outputs (linear ones if linear_output, as in the
-                 overcomplete network of notebook 01), loss MSE + weight * L1 of the activations
-    Returns (model, history) with the total loss per epoch."""
-    from .cache import code_fingerprint, train_or_load
-    from .errors import check_int, check_number
-    from .models import Autoencoder, make_activation, mlp
-    from .train import fit
-
-    check_int("hidden", hidden, minimum=1)
-    check_number("weight", weight, 0)
-    if method == "kl":
-        _check_rho(rho)
-        if linear_output:
-            raise ValueError("linear_output is for method 'l1' (ReLU units); method 'kl' keeps sigmoid outputs")
-        model_config = dict(sizes=[784, hidden], activation=None, code_activation="sigmoid",
-                            out_activation="sigmoid")
-        loss_fn, loss_config = kl_sparse_loss(rho, weight), dict(name="mse+kl", rho=rho, weight=weight)
-    elif method == "l1":
-        model_config = dict(sizes=[784, hidden], activation=None, code_activation="relu",
-                            out_activation=None if linear_output else "softplus")
-        loss_fn, loss_config = l1_sparse_loss(weight), dict(name="mse+l1", weight=weight)
-    else:
-        raise ValueError(f"method must be 'kl' or 'l1', got {method!r}")
-    config = dict(model=model_config, data=data.fingerprint, n_train=len(data.x_train),
-                  loss=loss_config, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  code=code_fingerprint(trained_sparse_autoencoder, fit, kl_sparse_loss,
-                                        kl_sparsity_penalty, bernoulli_kl, EPS,
-                                        active_ratio, l1_sparse_loss, l1_penalty, mse_per_pixel,
-                                        _check_rho, Autoencoder, mlp, make_activation))
-
-    def run(model):
-        return fit(model, data.x_train, loss_fn=loss_fn, epochs=epochs, batch_size=batch_size,
-                   lr=lr, seed=seed, desc=name)
-
-    return train_or_load(name, config, lambda: Autoencoder(**model_config), run, verbose)
-
-
-def _check_rho(rho) -> None:
+def check_rho(rho) -> None:
     if not isinstance(rho, (int, float)) or not 0 < rho < 1:
         raise ValueError(f"the target active ratio rho must be a number between 0 and 1, got {rho!r}")

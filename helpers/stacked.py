@@ -5,22 +5,20 @@ output of layers 1..k-1 (frozen: requires_grad=False) and whose decoder (decoder
 that input back. After the last stage, the layers form a deep feature extractor; a classifier
 head on top, trained with the labels, turns it into a classifier (fine-tuning updates every
 layer). All units are sigmoids, as in the stacked autoencoders of Bengio et al. (2007).
+The course's stages are recipes (helpers.recipes.STACK_STAGES); `stage_loss` is what each trains on.
 """
 from __future__ import annotations
 
 import copy
-import hashlib
 
 import numpy as np
 import torch
 from torch import nn
 
-from .cache import checkpoint_path, code_fingerprint, compute_or_load, train_or_load
 from .classifier import accuracy, class_probabilities
-from .errors import check_int, check_sizes
-from .losses import cross_entropy_loss, mse_per_pixel
+from .errors import check_sizes
+from .losses import mse_per_pixel
 from .models import apply_in_batches
-from .tensors import to_numpy
 from .train import fit, progress_bar
 
 
@@ -75,40 +73,6 @@ def stage_loss(stage: int):
     return loss_fn
 
 
-def greedy_stage(name: str, data, sizes: list[int], stage: int, epochs: int = 10,
-                 lr: float = 3e-3, batch_size: int = 128, seed: int = 0, verbose: bool = True):
-    """The stack after greedy stage `stage` (stages 1..stage trained, one at a time), through
-    the cache. Stage k starts from the cached stage k-1 and trains only layer k and decoder k.
-    Returns (model, history of stage k)."""
-    sizes = check_sizes("sizes", sizes, first=data.x_train.shape[1])
-    check_int("stage", stage, minimum=1, maximum=len(sizes) - 1)
-    config = dict(model=dict(kind="StackedAutoencoder", sizes=list(sizes)), stage=stage,
-                  data=data.fingerprint, n_train=len(data.x_train), loss="mse_per_unit",
-                  epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                  code=code_fingerprint(greedy_stage, fit, stage_loss, mse_per_pixel, StackedAutoencoder))
-
-    def previous_stage():
-        return greedy_stage(name, data, sizes, stage - 1, epochs, lr, batch_size, seed, verbose)[0]
-
-    # Stage k is trained from stage k-1: get that first, so that its cache line comes before
-    # the line that says stage k is being trained.
-    previous = None
-    if stage > 1 and not checkpoint_path(f"{name}-stage{stage}", config).exists():
-        previous = previous_stage()
-
-    def run(model):
-        if stage > 1:
-            model.load_state_dict((previous or previous_stage()).state_dict())
-        model.set_trainable(stage)
-        history = fit(model, data.x_train, loss_fn=stage_loss(stage), epochs=epochs,
-                      batch_size=batch_size, lr=lr, seed=seed + stage, desc=f"{name} stage {stage}")
-        model.requires_grad_(True)
-        return history
-
-    return train_or_load(f"{name}-stage{stage}", config, lambda: StackedAutoencoder(sizes), run,
-                         verbose)
-
-
 def features(model: StackedAutoencoder, x: torch.Tensor, depth: int | None = None) -> torch.Tensor:
     """Level-`depth` features of all rows of x, on the CPU, shape (N, sizes[depth])."""
     return apply_in_batches(lambda batch: model.encode(batch, depth), model, x)
@@ -124,25 +88,16 @@ def linear_probe_accuracy(f_train, y_train, f_test, y_test) -> float:
         return float(clf.score(np.asarray(f_test), np.asarray(y_test)))
 
 
-def probe_table(name: str, stack: StackedAutoencoder, data, n_train: int = 4000,
-                verbose: bool = True) -> dict:
+def probe_accuracies(stack: StackedAutoencoder, data, n_train: int = 4000) -> dict:
     """Linear-probe test accuracy on raw pixels and on each level's features, using the first
-    n_train training images: {"pixels": acc, "1": acc, ..., str(n_stages): acc}, cached under
-    `name` and keyed by everything that defines the numbers."""
+    n_train training images: {"pixels": acc, "1": acc, ..., str(n_stages): acc}."""
     n = min(n_train, len(data.x_train))
     x, y = data.x_train[:n], data.y_train[:n]
-    config = dict(kind="probe_table", data=data.fingerprint, n_train=n,
-                  weights=_weights_digest(stack), probe="logistic_regression_max_iter300",
-                  code=code_fingerprint(probe_table, linear_probe_accuracy, features, apply_in_batches))
-
-    def compute():
-        table = {"pixels": linear_probe_accuracy(x, y, data.x_test, data.y_test)}
-        for k in range(1, stack.n_stages + 1):
-            table[str(k)] = linear_probe_accuracy(features(stack, x, k), y,
-                                                  features(stack, data.x_test, k), data.y_test)
-        return table
-
-    return compute_or_load(name, config, compute, verbose)
+    table = {"pixels": linear_probe_accuracy(x, y, data.x_test, data.y_test)}
+    for k in range(1, stack.n_stages + 1):
+        table[str(k)] = linear_probe_accuracy(features(stack, x, k), y,
+                                              features(stack, data.x_test, k), data.y_test)
+    return table
 
 
 class StackedClassifier(nn.Module):
@@ -189,47 +144,26 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: 
     return model
 
 
-def label_budget_table(name: str, stack: StackedAutoencoder, data, budgets: list[int],
-                       seeds: list[int], steps: int = 300, lr: float = 3e-3,
-                       verbose: bool = True) -> dict:
+def label_budget_accuracies(stack: StackedAutoencoder, data, budgets: list[int],
+                            seeds: list[int], steps: int = 300, lr: float = 3e-3) -> dict:
     """Test accuracy of pretrained-then-fine-tuned against randomly initialised classifiers of
     the same shape, for each labels-per-class budget and seed:
-    {"budgets": [...], "seeds": [...], "pretrained": [[acc per seed] per budget], "random": ...}.
-    Cached under `name`, keyed by everything that defines the numbers."""
-    config = dict(kind="label_budget_table", stack=stack.sizes,
-                  data=data.fingerprint, budgets=list(budgets), seeds=list(seeds), steps=steps,
-                  lr=lr, weights=_weights_digest(stack),
-                  code=code_fingerprint(label_budget_table, label_budget_indices, train_classifier,
-                                        fit, cross_entropy_loss, StackedClassifier, accuracy,
-                                        class_probabilities))
-
-    def compute():
-        table = {"budgets": list(budgets), "seeds": list(seeds), "pretrained": [], "random": []}
-        for b in progress_bar(len(budgets), "fine-tuning, label budgets", enabled=verbose):
-            per_class = budgets[b]
-            pre, rnd = [], []
-            for seed in seeds:
-                idx = label_budget_indices(data.y_train, per_class, seed)
-                x, y = data.x_train[idx], data.y_train[idx]
-                torch.manual_seed(seed)
-                pretrained = StackedClassifier.from_pretrained(stack, len(data.class_names))
-                pre.append(accuracy(train_classifier(pretrained, x, y, steps, lr=lr, seed=seed),
-                                    data.x_test, data.y_test))
-                torch.manual_seed(seed)
-                scratch = StackedClassifier(stack.sizes, len(data.class_names))
-                rnd.append(accuracy(train_classifier(scratch, x, y, steps, lr=lr, seed=seed),
-                                    data.x_test, data.y_test))
-            table["pretrained"].append(pre)
-            table["random"].append(rnd)
-        return table
-
-    return compute_or_load(name, config, compute, verbose)
-
-
-def _weights_digest(model: nn.Module) -> str:
-    """A short hash of a model's weights, so results of other weights are never reused."""
-    h = hashlib.sha1()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode())
-        h.update(to_numpy(v).tobytes())
-    return h.hexdigest()[:12]
+    {"budgets": [...], "seeds": [...], "pretrained": [[acc per seed] per budget], "random": ...}."""
+    table = {"budgets": list(budgets), "seeds": list(seeds), "pretrained": [], "random": []}
+    for b in progress_bar(len(budgets), "fine-tuning, label budgets"):
+        per_class = budgets[b]
+        pre, rnd = [], []
+        for seed in seeds:
+            idx = label_budget_indices(data.y_train, per_class, seed)
+            x, y = data.x_train[idx], data.y_train[idx]
+            torch.manual_seed(seed)
+            pretrained = StackedClassifier.from_pretrained(stack, len(data.class_names))
+            pre.append(accuracy(train_classifier(pretrained, x, y, steps, lr=lr, seed=seed),
+                                data.x_test, data.y_test))
+            torch.manual_seed(seed)
+            scratch = StackedClassifier(stack.sizes, len(data.class_names))
+            rnd.append(accuracy(train_classifier(scratch, x, y, steps, lr=lr, seed=seed),
+                                data.x_test, data.y_test))
+        table["pretrained"].append(pre)
+        table["random"].append(rnd)
+    return table

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .divergences import kl_to_standard_normal
-from .errors import check_choice, check_number, check_sizes
+from .errors import check_sizes
 from .losses import bernoulli_nll_per_image, squared_error_per_image
 from .models import decode_all, device_of, mlp
 
@@ -160,36 +160,3 @@ def sample_images(model: VAE, n: int, seed: int = 0) -> torch.Tensor:
     """n images decoded from z ~ N(0, I) (pixel means x_hat, not Bernoulli draws), on the CPU."""
     z = torch.randn(n, model.code_size, generator=torch.Generator().manual_seed(seed))
     return decode_all(model, z)
-
-
-# --- training through the cache ------------------------------------------------------------
-
-def trained_vae(name: str, data, sizes: list[int], *, beta: float = 1.0,
-                likelihood: str = "bernoulli", epochs: int = 20, batch_size: int = 128,
-                lr: float = 1e-3, seed: int = 0, verbose: bool = True):
-    """A `VAE` trained on data.x_train to minimise vae_loss (held-out loss tracked on
-    data.x_test), loaded from the cache when this exact model, data and recipe was trained
-    before. Returns (model, history); the history's losses are nats per image (summed over
-    pixels and latent dimensions, averaged over images)."""
-    from .cache import code_fingerprint, train_or_load
-    from .models import make_activation
-    from .train import evaluate_loss, fit
-
-    check_choice("likelihood", likelihood, sorted(RECONSTRUCTION))
-    sizes = check_sizes("sizes", sizes, min_length=3, first=data.x_train.shape[1])
-    check_number("beta", beta, 0)
-    config = dict(model=dict(kind="VAE", sizes=list(sizes)), data=data.fingerprint,
-                  n_train=len(data.x_train), loss=f"negative_elbo_{likelihood}_sum_pixels",
-                  beta=beta, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  code=code_fingerprint(trained_vae, fit, evaluate_loss, vae_loss, negative_elbo,
-                                        kl_to_standard_normal, RECONSTRUCTION[likelihood], VAE,
-                                        mlp, make_activation))
-
-    def loss_fn(model, x):
-        return vae_loss(model, x, beta, likelihood)
-
-    def run(model):
-        return fit(model, data.x_train, loss_fn=loss_fn, x_val=data.x_test, epochs=epochs,
-                   batch_size=batch_size, lr=lr, seed=seed, desc=name)
-
-    return train_or_load(name, config, lambda: VAE(sizes), run, verbose)

@@ -1,3 +1,10 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -30,3 +37,46 @@ def tiny_data():
                      x_test=torch.rand(50, 784, generator=g),
                      y_test=torch.arange(50) % 10,
                      source="subset", description="random test images")
+
+
+# --- as an unprivileged user ----------------------------------------------------------------------
+# Root ignores file permissions, so a permission fault is made as an unprivileged user: in a user
+# namespace (`unshare --user`), or, where those are not allowed, as uid 65534 through `setpriv`
+# (root only). A read-only or a full file system is a tmpfs mount in a mount namespace of the
+# test's own: it vanishes with the process, nothing to clean up.
+
+REPO = Path(__file__).resolve().parents[1]
+AS_A_USER = [["unshare", "--user"], ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]]
+WITH_MOUNTS = [["unshare", "--user", "--map-root-user", "--mount"], ["unshare", "--mount"]]
+CANNOT_MOUNT = 97
+
+
+def run_python_as(ways: list, script: str, args: list, home: Path, setup: str = "",
+                  timeout: int = 600, env: dict | None = None) -> dict:
+    """Run `python -c script *args` the first way of `ways` this machine allows (after `setup`,
+    shell commands run in the same namespace, e.g. mounts), in the course folder with HOME set
+    to `home` (and the variables `env`; None removes one); return the JSON the script printed
+    last. Skip, saying why, when no way works."""
+    tried = []
+    for prefix in ways:
+        if shutil.which(prefix[0]) is None:
+            tried.append(f"{prefix[0]} is not installed")
+            continue
+        probe = subprocess.run(prefix + ["true"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            tried.append(f"{' '.join(prefix)}: {probe.stderr.strip()}")
+            continue
+        variables = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home),
+                         MPLCONFIGDIR=str(home / "mpl"), **(env or {}))
+        variables = {k: v for k, v in variables.items() if v is not None}
+        command = [sys.executable, "-c", script, *map(str, args)]
+        if setup:
+            command = ["sh", "-c", f"{setup} || exit {CANNOT_MOUNT}; exec \"$@\"", "sh", *command]
+        done = subprocess.run(prefix + command, capture_output=True, text=True, env=variables,
+                              timeout=timeout, cwd=REPO)
+        if done.returncode == CANNOT_MOUNT:
+            tried.append(f"{' '.join(prefix)}: cannot mount a tmpfs: {done.stderr.strip()}")
+            continue
+        assert done.returncode == 0, f"it stopped with an error: {done.stderr[-2000:]}"
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    pytest.skip("cannot run as an unprivileged user or mount here: " + "; ".join(tried))

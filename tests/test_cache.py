@@ -1,6 +1,5 @@
 """Train once, then load: hits, misses, unusable files, other configurations, other code,
 atomic writes, and a cache that cannot be written (as a non-root user, in a user namespace)."""
-import importlib.util
 import io
 import json
 import os
@@ -13,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import cache, losses, models
+from tests.conftest import AS_A_USER, WITH_MOUNTS, run_python_as
+from helpers import cache, models, recipes
 from helpers.errors import describe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,13 +38,13 @@ CONFIG = {"model": [784, 8, 2], "epochs": 2, "seed": 0, "data": "abc"}
 def test_miss_then_hit(cache_dir, capsys):
     calls = []
     build, train = make_parts(calls)
-    model, history = cache.train_or_load("toy", CONFIG, build, train)
+    model, history = cache.load_or_train("toy", CONFIG, build, train)
     assert calls == [1] and history == {"train_loss": [0.5, 0.25]}
     assert "no saved toy yet" in capsys.readouterr().out
     path = cache.checkpoint_path("toy", CONFIG)
     assert path.exists() and path.parent == cache_dir
 
-    loaded, history2 = cache.train_or_load("toy", CONFIG, build, train)
+    loaded, history2 = cache.load_or_train("toy", CONFIG, build, train)
     assert calls == [1], "a cached model must not be trained again"
     assert history2 == history and "Cache: loaded toy" in capsys.readouterr().out
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
@@ -55,8 +55,8 @@ def test_miss_then_hit(cache_dir, capsys):
 def test_a_changed_configuration_is_a_different_file(cache_dir):
     calls = []
     build, train = make_parts(calls)
-    cache.train_or_load("toy", CONFIG, build, train, verbose=False)
-    cache.train_or_load("toy", dict(CONFIG, epochs=3), build, train, verbose=False)
+    cache.load_or_train("toy", CONFIG, build, train, verbose=False)
+    cache.load_or_train("toy", dict(CONFIG, epochs=3), build, train, verbose=False)
     assert calls == [1, 1] and len(list(cache_dir.glob("toy-*.pt"))) == 2
 
 
@@ -66,19 +66,19 @@ def test_corrupt_file_is_retrained_and_replaced(cache_dir, capsys):
     path = cache.checkpoint_path("toy", CONFIG)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"this is not a checkpoint")
-    cache.train_or_load("toy", CONFIG, build, train)
+    cache.load_or_train("toy", CONFIG, build, train)
     assert calls == [1] and "cannot be read" in capsys.readouterr().out
-    cache.train_or_load("toy", CONFIG, build, train)     # the replacement loads
+    cache.load_or_train("toy", CONFIG, build, train)     # the replacement loads
     assert calls == [1]
 
 
 def test_file_from_another_configuration_is_not_loaded(cache_dir, capsys):
     calls = []
     build, train = make_parts(calls)
-    cache.train_or_load("toy", dict(CONFIG, seed=1), build, train, verbose=False)
+    cache.load_or_train("toy", dict(CONFIG, seed=1), build, train, verbose=False)
     other = cache.checkpoint_path("toy", dict(CONFIG, seed=1))
     os.replace(other, cache.checkpoint_path("toy", CONFIG))   # copied under the wrong name
-    cache.train_or_load("toy", CONFIG, build, train)
+    cache.load_or_train("toy", CONFIG, build, train)
     assert calls == [1, 1] and "written for another configuration" in capsys.readouterr().out
 
 
@@ -86,8 +86,8 @@ def test_weights_of_another_model_are_not_loaded(cache_dir, capsys):
     calls = []
     build_small, train = make_parts(calls, sizes=(784, 8, 2))
     build_big, _ = make_parts(calls, sizes=(784, 16, 2))
-    cache.train_or_load("toy", CONFIG, build_small, train, verbose=False)
-    model, _ = cache.train_or_load("toy", CONFIG, build_big, train)   # same config, other model
+    cache.load_or_train("toy", CONFIG, build_small, train, verbose=False)
+    model, _ = cache.load_or_train("toy", CONFIG, build_big, train)   # same config, other model
     assert calls == [1, 1] and "do not fit this model" in capsys.readouterr().out
     assert model.encoder[0].weight.shape == (16, 784)
 
@@ -102,14 +102,14 @@ def test_pickled_code_is_refused(cache_dir, capsys):
     path = cache.checkpoint_path("toy", CONFIG)
     path.parent.mkdir(parents=True)
     torch.save({"format": cache.FORMAT, "config": "{}", "payload": Payload()}, path)
-    cache.train_or_load("toy", CONFIG, build, train)
+    cache.load_or_train("toy", CONFIG, build, train)
     assert calls == [1] and "cannot be read" in capsys.readouterr().out
 
 
 def test_interrupt_while_saving_leaves_the_old_file_whole(cache_dir, monkeypatch):
     calls = []
     build, train = make_parts(calls)
-    cache.train_or_load("toy", CONFIG, build, train, verbose=False)
+    cache.load_or_train("toy", CONFIG, build, train, verbose=False)
     path = cache.checkpoint_path("toy", CONFIG)
     before = path.read_bytes()
 
@@ -140,20 +140,34 @@ def test_unwritable_cache_keeps_the_model_in_memory(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("AE_CACHE_DIR", str(blocker / "cache"))   # cannot be created
     calls = []
     build, train = make_parts(calls)
-    model, history = cache.train_or_load("toy", CONFIG, build, train)
+    model, history = cache.load_or_train("toy", CONFIG, build, train)
     assert calls == [1] and history["train_loss"] == [0.5, 0.25]
     out = capsys.readouterr().out
     assert "part of that path is a file, not a folder" in out and "kept in memory" in out
     assert "AE_CACHE_DIR" in out
 
 
-def test_trained_autoencoder_keys_on_the_data(cache_dir, tiny_data):
-    model, history = cache.trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, verbose=False)
-    assert len(history["train_loss"]) == 1 and len(history["val_loss"]) == 1
+TINY_AE = recipes.AutoencoderRecipe(name="tiny", title="tiny AE", notebook="01", sizes=(784, 8, 2),
+                                    subset_epochs=1)
+
+
+def test_a_recipe_is_keyed_on_the_data(cache_dir, tiny_data):
+    model, history = cache.train_or_load(TINY_AE, tiny_data, verbose=False)
+    assert len(history["train_loss"]) == 20 and len(history["val_loss"]) == 20   # 1 x 4,000 / 200
     tiny_data.x_train[0, 0] = 0.123456            # other training images => other model
     del tiny_data._fingerprint
-    cache.trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, verbose=False)
+    cache.train_or_load(TINY_AE, tiny_data, verbose=False)
     assert len(list(cache_dir.glob("tiny-*.pt"))) == 2
+
+
+def test_a_recipe_is_keyed_on_its_settings_not_its_names(cache_dir, tiny_data):
+    import dataclasses
+    key = TINY_AE.key(tiny_data)
+    for change in (dict(lr=2e-3), dict(batch_size=64), dict(sizes=(784, 8, 3)), dict(seed=1),
+                   dict(subset_epochs=2), dict(schedule="cosine"), dict(code_activation="relu")):
+        assert dataclasses.replace(TINY_AE, **change).key(tiny_data) != key, change
+    for change in (dict(title="another title"), dict(notebook="02"), dict(used_in=("08",))):
+        assert dataclasses.replace(TINY_AE, **change).key(tiny_data) == key, change
 
 
 # --- files that must not be trusted: named, retrained, replaced ------------------------------
@@ -223,7 +237,7 @@ def test_unusable_checkpoint_is_named_retrained_and_replaced(case, cache_dir, ca
     path.write_bytes(content())
     calls = []
     build, train = make_parts(calls)
-    model, history = cache.train_or_load("toy", CONFIG, build, train)
+    model, history = cache.load_or_train("toy", CONFIG, build, train)
     lines = capsys.readouterr().out.strip().splitlines()
     assert calls == [1], f"{case}: the model must be trained again"
     assert len(lines) == 1 and str(path) in lines[0] and reason in lines[0] \
@@ -231,7 +245,7 @@ def test_unusable_checkpoint_is_named_retrained_and_replaced(case, cache_dir, ca
     expected = trained_toy()
     assert all(torch.equal(a.cpu(), b) for a, b in zip(model.state_dict().values(),
                                                      expected.state_dict().values()))
-    again, history_again = cache.train_or_load("toy", CONFIG, build, train)
+    again, history_again = cache.load_or_train("toy", CONFIG, build, train)
     assert calls == [1] and "Cache: loaded toy" in capsys.readouterr().out, "the file was replaced"
     assert history_again == history == {"train_loss": [0.5, 0.25]}
 
@@ -251,117 +265,11 @@ def test_a_model_trained_into_nan_is_kept_but_not_saved(cache_dir, capsys):
             model.encoder[0].weight.fill_(float("nan"))
         return {"train_loss": [float("nan")]}
 
-    model, history = cache.train_or_load("toy", CONFIG, build, train)
+    model, history = cache.load_or_train("toy", CONFIG, build, train)
     out = capsys.readouterr().out
     assert "toy is not saved because training gave NaN or infinite weights" in out
     assert torch.isnan(model.encoder[0].weight).all(), "the model is returned as it is"
     assert not list(cache_dir.glob("*")), "a file that would be refused is not written"
-
-
-# --- which code trained a model ----------------------------------------------------------------
-
-VARIANT = '''
-import torch
-
-
-def loss(x_hat, x, scale=1.0):
-    """Squared error, mean over pixels."""
-    if scale in {"a", "b", "c"}:
-        raise ValueError(scale)
-    return scale * ((x - x_hat) ** 2).mean()
-
-
-class Model(torch.nn.Module):
-    """Doubles its input."""
-
-    def forward(self, x):
-        return x * 2
-'''
-
-EDITS_THAT_KEEP_THE_MODELS = {
-    "docstring": ('"""Squared error, mean over pixels."""', '"""The squared error, averaged."""'),
-    "class docstring": ('"""Doubles its input."""', '"""Twice x."""'),
-    "comment": ("    return scale *", "    # why: a comment\n    return scale *"),
-    "line breaks": ("return scale * ((x - x_hat) ** 2).mean()",
-                    "return scale * (\n        (x - x_hat) ** 2\n    ).mean()"),
-    "annotation": ("def loss(x_hat, x, scale=1.0):", "def loss(x_hat: torch.Tensor, x, scale=1.0):"),
-    "other code in the file": ("class Model", "def unrelated():\n    return 3\n\n\nclass Model"),
-}
-EDITS_THAT_RETRAIN = {
-    "loss body": ("((x - x_hat) ** 2).mean()", "(x - x_hat).abs().mean()"),
-    "default value": ("scale=1.0", "scale=2.0"),
-    "constant": ("{\"a\", \"b\", \"c\"}", "{\"a\", \"b\"}"),
-    "method body": ("return x * 2", "return x * 3"),
-    "new method": ("    def forward", "    def extra(self):\n        return 1\n\n    def forward"),
-}
-
-
-def load_module(tmp_path, source, name="variant"):
-    path = tmp_path / f"{name.replace('.', '_')}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def variant_fingerprint(tmp_path, edit=None):
-    source = VARIANT
-    if edit is not None:
-        old, new = edit
-        assert source.count(old) == 1
-        source = source.replace(old, new)
-    module = load_module(tmp_path, source)
-    return cache.code_fingerprint(module.loss, module.Model)
-
-
-@pytest.mark.parametrize("edit", list(EDITS_THAT_KEEP_THE_MODELS))
-def test_fingerprint_ignores_comments_docstrings_and_layout(edit, tmp_path):
-    assert variant_fingerprint(tmp_path, EDITS_THAT_KEEP_THE_MODELS[edit]) == variant_fingerprint(tmp_path)
-
-
-@pytest.mark.parametrize("edit", list(EDITS_THAT_RETRAIN))
-def test_fingerprint_changes_with_the_code(edit, tmp_path):
-    assert variant_fingerprint(tmp_path, EDITS_THAT_RETRAIN[edit]) != variant_fingerprint(tmp_path)
-
-
-def test_fingerprint_is_the_same_in_every_process(tmp_path):
-    """String hashes (and so set order) differ between processes; the key must not."""
-    (tmp_path / "variant.py").write_text(VARIANT)
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import variant; "
-            "from helpers import cache, train, models, vae; "
-            "print(cache.code_fingerprint(variant.loss, variant.Model, train.fit, "
-            "models.Autoencoder, vae.VAE, vae.trained_vae))")
-    runs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
-                             text=True, env=dict(os.environ, PYTHONPATH=str(REPO), PYTHONHASHSEED=seed))
-            for seed in ("1", "2")]
-    outputs = [run.communicate(timeout=300)[0].strip() for run in runs]
-    assert outputs[0] and outputs[0] == outputs[1]
-
-
-def test_editing_the_loss_retrains_and_editing_its_docstring_does_not(cache_dir, tiny_data,
-                                                                      monkeypatch, tmp_path):
-    """helpers/losses.py as a learner might edit it, then imported afresh (as after a restart)."""
-    source = Path(losses.__file__).read_text()
-    body = "    return ((x - x_hat) ** 2).mean()"
-    doc = "    \"\"\"Mean squared error, averaged over pixels and over the batch:"
-    assert source.count(body) == 1 and source.count(doc) == 1
-
-    def use(edited_source):
-        module = load_module(tmp_path, edited_source, name="helpers.losses")
-        monkeypatch.setattr(losses, "mse_per_pixel", module.mse_per_pixel)
-        monkeypatch.setattr(losses, "reconstruction_loss", module.reconstruction_loss)
-
-    def run():
-        cache.trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, verbose=False)
-        return sorted(p.name for p in cache_dir.glob("tiny-*.pt"))
-
-    first = run()
-    use(source.replace(doc, "    \"\"\"The MSE (a learner's own words), per pixel and image:")
-              .replace(body, "    # a learner's note\n" + body))
-    assert run() == first, "a docstring or a comment must not retrain the model"
-    use(source.replace(body, "    return (x - x_hat).abs().mean()"))
-    assert len(run()) == 2, "another loss must train another model"
 
 
 # --- a cache that cannot be written, as a learner meets it ------------------------------------
@@ -373,7 +281,7 @@ def test_editing_the_loss_retrains_and_editing_its_docstring_does_not(cache_dir,
 FAULT_SCRIPT = r'''
 import contextlib, io, json, os, sys
 import torch
-from helpers import cache
+from helpers import cache, recipes
 from helpers.data import ImageData
 from helpers.train import evaluate_loss
 
@@ -386,9 +294,10 @@ for case, folder in json.loads(sys.argv[1]).items():
     listing = lambda: sorted(os.listdir(folder)) if os.path.isdir(folder) else None
     before, out = listing(), io.StringIO()
     with contextlib.redirect_stdout(out):     # 400 KB of weights: more than the full disk holds
-        model, history = cache.trained_autoencoder("kept", data, [784, 64, 2], epochs=1)
+        model, history = cache.train_or_load(recipes.AutoencoderRecipe(
+            name="kept", title="kept", notebook="01", sizes=(784, 64, 2), subset_epochs=1), data)
     results[case] = dict(
-        printed=out.getvalue().splitlines(), epochs=len(history["train_loss"]),
+        printed=out.getvalue().splitlines(), epochs=len(history["train_loss"]) // 20,
         # the model returned is the one just trained: its held-out loss is the last one recorded
         same_model=evaluate_loss(model, data.x_test) == history["val_loss"][-1],
         writable=os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK),
@@ -398,34 +307,8 @@ print(json.dumps(results))
 '''
 
 
-AS_A_USER = [["unshare", "--user"], ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]]
-WITH_MOUNTS = [["unshare", "--user", "--map-root-user", "--mount"], ["unshare", "--mount"]]
-CANNOT_MOUNT = 97
-
-
 def run_as(ways: list, folders: dict, home: Path, setup: str = "") -> dict:
-    """Run FAULT_SCRIPT on `folders` the first way this machine allows (after `setup`, shell
-    commands run in the same namespace); skip, saying why, when none does."""
-    tried = []
-    for prefix in ways:
-        if shutil.which(prefix[0]) is None:
-            tried.append(f"{prefix[0]} is not installed")
-            continue
-        probe = subprocess.run(prefix + ["true"], capture_output=True, text=True)
-        if probe.returncode != 0:
-            tried.append(f"{' '.join(prefix)}: {probe.stderr.strip()}")
-            continue
-        env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home), MPLCONFIGDIR=str(home / "mpl"))
-        command = [sys.executable, "-c", FAULT_SCRIPT, json.dumps(folders)]
-        if setup:
-            command = ["sh", "-c", f"{setup} || exit {CANNOT_MOUNT}; exec \"$@\"", "sh", *command]
-        done = subprocess.run(prefix + command, capture_output=True, text=True, env=env, timeout=600)
-        if done.returncode == CANNOT_MOUNT:
-            tried.append(f"{' '.join(prefix)}: cannot mount a tmpfs: {done.stderr.strip()}")
-            continue
-        assert done.returncode == 0, f"the course stopped: {done.stderr[-2000:]}"
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    pytest.skip("cannot run as an unprivileged user or mount here: " + "; ".join(tried))
+    return run_python_as(ways, FAULT_SCRIPT, [json.dumps(folders)], home, setup)
 
 
 @pytest.fixture(scope="module")
@@ -504,15 +387,15 @@ def test_the_cache_reports_what_it_did_as_data(cache_dir, capsys):
     calls = []
     build, train = make_parts(calls)
     with cache.recording() as events:
-        cache.train_or_load("toy", CONFIG, build, train, verbose=False)
-        cache.train_or_load("toy", CONFIG, build, train, verbose=False)
+        cache.load_or_train("toy", CONFIG, build, train, verbose=False)
+        cache.load_or_train("toy", CONFIG, build, train, verbose=False)
     assert [e.action for e in events] == ["trained", "loaded"] and capsys.readouterr().out == ""
     assert all(e.name == "toy" and e.path == cache.checkpoint_path("toy", CONFIG) and e.saved
                and e.seconds >= 0 for e in events)
     assert events[1].message().startswith("Cache: loaded toy from ")
     cache.checkpoint_path("toy", CONFIG).write_bytes(b"garbage")
     with cache.recording() as outer, cache.recording() as inner:
-        cache.train_or_load("toy", CONFIG, build, train)
+        cache.load_or_train("toy", CONFIG, build, train)
     assert outer == inner and [e.action for e in inner] == ["retrained"]
     assert "cannot be read" in inner[0].reason and inner[0].message() in capsys.readouterr().out
     with cache.recording() as after:
@@ -528,9 +411,9 @@ def test_results_go_through_the_same_cache(cache_dir, capsys):
         return {"pixels": 0.5, "1": 0.75, "counts": [1, 2, 3]}
 
     with cache.recording() as events:
-        first = cache.compute_or_load("table", {"kind": "t", "n": 3}, compute)
-        again = cache.compute_or_load("table", {"kind": "t", "n": 3}, compute)
-        cache.compute_or_load("table", {"kind": "t", "n": 4}, compute, verbose=False)
+        first = cache.load_or_compute("table", {"kind": "t", "n": 3}, compute)
+        again = cache.load_or_compute("table", {"kind": "t", "n": 3}, compute)
+        cache.load_or_compute("table", {"kind": "t", "n": 4}, compute, verbose=False)
     assert first == again and computed == [1, 1]
     assert [(e.action, e.what) for e in events] == [("trained", "result"), ("loaded", "result"), ("trained", "result")]
     out = capsys.readouterr().out
@@ -539,7 +422,7 @@ def test_results_go_through_the_same_cache(cache_dir, capsys):
     path = cache.checkpoint_path("table", {"kind": "t", "n": 3})
     cache.save_atomically(path, {"format": cache.FORMAT, "config": '{"kind": "t", "n": 3}',
                                  "state_dict": {}, "history": {}})
-    assert cache.compute_or_load("table", {"kind": "t", "n": 3}, compute, verbose=False) == first
+    assert cache.load_or_compute("table", {"kind": "t", "n": 3}, compute, verbose=False) == first
     assert computed == [1, 1, 1]
 
 
@@ -548,8 +431,115 @@ def test_recordings_nest(cache_dir):
     build, train = make_parts(calls)
     with cache.recording() as outer:
         with cache.recording() as inner:
-            cache.train_or_load("toy", CONFIG, build, train, verbose=False)
-        cache.train_or_load("toy", CONFIG, build, train, verbose=False)
+            cache.load_or_train("toy", CONFIG, build, train, verbose=False)
+        cache.load_or_train("toy", CONFIG, build, train, verbose=False)
     assert [e.action for e in inner] == ["trained"]
     assert [e.action for e in outer] == ["trained", "loaded"]
     assert cache._recordings == [], "every recording is closed"
+
+
+# --- where the cache is: your own, a shared read-only one, the home fallback ---------------------
+
+def test_a_shared_folder_is_read_first_and_never_written(cache_dir, tmp_path, monkeypatch, capsys):
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("AE_SHARED_CACHE_DIR", str(shared))
+    calls = []
+    build, train = make_parts(calls)
+    # the teacher's copy, made into the shared folder
+    monkeypatch.setenv("AE_CACHE_DIR", str(shared))
+    cache.load_or_train("toy", CONFIG, build, train, verbose=False)
+    monkeypatch.setenv("AE_CACHE_DIR", str(cache_dir))
+    before = sorted(p.name for p in shared.iterdir())
+    with cache.recording() as events:
+        cache.load_or_train("toy", CONFIG, build, train)
+    assert calls == [1] and events[0].action == "loaded" and events[0].path.parent == shared
+    assert f"Cache: loaded toy from {shared}" in capsys.readouterr().out
+    assert not cache_dir.exists(), "nothing is written into your own cache"
+    # a model the shared folder lacks, or holds damaged, is trained into your own cache
+    cache.load_or_train("toy", dict(CONFIG, epochs=3), build, train, verbose=False)
+    (shared / before[0]).write_bytes(b"damaged")
+    with cache.recording() as events:
+        cache.load_or_train("toy", CONFIG, build, train)
+    assert calls == [1, 1, 1] and [e.action for e in events] == ["retrained"]
+    assert str(shared / before[0]) in capsys.readouterr().out, "the damaged shared file is named"
+    assert sorted(p.name for p in cache_dir.glob("*.pt")) == sorted(
+        {cache.file_name("toy", CONFIG), cache.file_name("toy", dict(CONFIG, epochs=3))})
+    assert sorted(p.name for p in shared.iterdir()) == before, "the shared folder is never written"
+    with cache.recording() as events:            # your own copy is found after the shared one failed
+        cache.load_or_train("toy", CONFIG, build, train, verbose=False)
+    assert events[0].action == "loaded" and events[0].path.parent == cache_dir
+
+
+def test_a_relative_cache_folder_is_taken_from_the_course_folder(monkeypatch):
+    monkeypatch.setenv("AE_CACHE_DIR", "my cache")
+    monkeypatch.setenv("AE_SHARED_CACHE_DIR", "../class/models")
+    monkeypatch.chdir(REPO / "notebooks")
+    assert cache.cache_dir() == REPO / "my cache"
+    assert cache.shared_cache_dir() == REPO.parent / "class" / "models"
+
+
+def test_a_read_only_course_folder_falls_back_to_the_home_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("AE_CACHE_DIR", raising=False)
+    assert cache.cache_dir() == REPO / "data" / "cache"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(cache, "_writable", lambda folder: False)
+    assert cache.cache_dir() == tmp_path / ".cache" / "autoencoders-hands-on"
+
+
+def test_a_cache_folder_that_is_a_file_is_named_so(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("AE_CACHE_DIR", str(blocker))
+    build, train = make_parts([])
+    cache.load_or_train("toy", CONFIG, build, train)
+    out = capsys.readouterr().out
+    assert "(it is a file, not a folder)" in out and "file exists" not in out.lower()
+
+
+def test_temporary_files_of_dead_processes_are_cleaned_on_the_next_write(cache_dir):
+    cache_dir.mkdir()
+    dead = cache_dir / ".old-model-0123456789ab.pt.4194999.tmp"     # beyond pid_max: never running
+    alive = cache_dir / f".other-0123456789ab.pt.{os.getppid()}.tmp"  # a running process's
+    for tmp in (dead, alive):
+        tmp.write_bytes(b"half a file")
+    assert cache.save_atomically(cache_dir / "x.pt", {"a": 1})
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted([alive.name, "x.pt"])
+
+
+TWO_AT_ONCE = r'''
+import os, sys, time, torch
+from helpers import cache, models
+CONFIG = {"model": [784, 8, 2], "epochs": 2, "seed": 0, "data": "abc"}
+
+def train(model):
+    print("TRAINING", flush=True)
+    while not os.path.exists(sys.argv[1]):        # until the test lets it finish
+        time.sleep(0.05)
+    return {"train_loss": [0.5]}
+
+with cache.recording() as events:
+    cache.load_or_train("toy", CONFIG, lambda: models.Autoencoder([784, 8, 2]), train)
+print("ACTION", events[-1].action, flush=True)
+'''
+
+
+def test_two_processes_wanting_the_same_model_train_it_once(cache_dir, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO), AE_CACHE_DIR=str(cache_dir))
+    release = tmp_path / "release"
+
+    def start():
+        return subprocess.Popen([sys.executable, "-c", TWO_AT_ONCE, str(release)],
+                                stdout=subprocess.PIPE, text=True, env=env)
+    first = start()
+    assert first.stdout.readline().startswith("Cache: no saved toy yet")
+    assert first.stdout.readline().strip() == "TRAINING"          # it holds the lock now
+    second = start()
+    waiting = second.stdout.readline()
+    release.touch()
+    out_first, out_second = first.communicate(timeout=300)[0], second.communicate(timeout=300)[0]
+    assert "ACTION trained" in out_first
+    assert "another process is training toy; waiting for it to finish" in waiting
+    assert "TRAINING" not in out_second and "ACTION loaded" in out_second
+    assert [p.name for p in cache_dir.iterdir()] == [cache.file_name("toy", {"model": [784, 8, 2],
+                                                     "epochs": 2, "seed": 0, "data": "abc"})], \
+        "one model file, no lock or temporary file left"

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import contractive, widgets
+from helpers import cache, contractive, recipes, widgets
 from helpers.models import Autoencoder
 
 
@@ -73,12 +73,15 @@ def test_code_sensitivity_of_a_linear_map_is_its_gain():
 
 
 def test_trained_cae_penalty_lowers_the_jacobian(tiny_data, cache_dir):
-    ae, _ = contractive.trained_cae("t-ae", tiny_data, hidden=16, lam=0.0, epochs=3, verbose=False)
-    cae, hist = contractive.trained_cae("t-cae", tiny_data, hidden=16, lam=5.0, epochs=3, verbose=False)
-    assert len(hist["train_loss"]) == 3
+    def cae_recipe(name, lam):
+        return recipes.ContractiveRecipe(name=name, title=name, notebook="04", hidden=16, lam=lam,
+                                         subset_epochs=1)
+    ae, _ = cache.train_or_load(cae_recipe("t-ae", 0.0), tiny_data, verbose=False)
+    cae, hist = cache.train_or_load(cae_recipe("t-cae", 5.0), tiny_data, verbose=False)
+    assert len(hist["train_loss"]) == 20
     x = tiny_data.x_test
     assert contractive.mean_jacobian_norm(cae, x) < contractive.mean_jacobian_norm(ae, x)
-    again, _ = contractive.trained_cae("t-cae", tiny_data, hidden=16, lam=5.0, epochs=3, verbose=False)
+    again, _ = cache.train_or_load(cae_recipe("t-cae", 5.0), tiny_data, verbose=False)
     assert torch.equal(again.encoder[0].weight, cae.encoder[0].weight)      # loaded from the cache
 
 

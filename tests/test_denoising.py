@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import corruption, widgets
+from helpers import cache, corruption, recipes, widgets
 from helpers.models import Autoencoder, first_layer_filters
 from helpers.plots import filter_mosaic
 
@@ -145,10 +145,10 @@ def test_noise_explorer_uses_the_dae_of_the_chosen_noise(two_models, x):
 
 
 def test_trained_dae_is_cached(cache_dir, tiny_data):
-    model, history = corruption.trained_denoising_autoencoder("dae-test", tiny_data, 8, "gaussian", 0.2,
-                                                              epochs=2, verbose=False)
-    assert len(history["train_loss"]) == 2 and model.encode(tiny_data.x_test).shape == (50, 8)
-    again, _ = corruption.trained_denoising_autoencoder("dae-test", tiny_data, 8, "gaussian", 0.2,
-                                                        epochs=2, verbose=False)
+    recipe = recipes.DenoisingRecipe(name="dae-test", title="DAE", notebook="02", hidden=8,
+                                     noise="gaussian", level=0.2, subset_epochs=1)
+    model, history = cache.train_or_load(recipe, tiny_data, verbose=False)
+    assert len(history["train_loss"]) == 20 and model.encode(tiny_data.x_test).shape == (50, 8)
+    again, _ = cache.train_or_load(recipe, tiny_data, verbose=False)
     assert torch.equal(model.encoder[0].weight, again.encoder[0].weight)
     assert len(list(cache_dir.glob("dae-test-*.pt"))) == 1

@@ -266,9 +266,15 @@ def test_fit_refuses_nonsense_before_training(bad, message):
 
 
 def test_a_bad_batch_size_caches_nothing(cache_dir, tiny_data):
-    from helpers.cache import trained_autoencoder
+    from helpers import cache, recipes
     with pytest.raises(ValueError, match="batch_size"):
-        trained_autoencoder("tiny", tiny_data, [784, 8, 2], epochs=1, batch_size=-5, verbose=False)
+        recipes.AutoencoderRecipe(name="tiny", title="t", notebook="01", sizes=(784, 8, 2),
+                                  subset_epochs=1, batch_size=-5)
+    tiny = recipes.AutoencoderRecipe(name="tiny", title="t", notebook="01", sizes=(784, 8, 2),
+                                     subset_epochs=1)
+    object.__setattr__(tiny, "batch_size", -5)       # past the recipe's own check: fit's
+    with pytest.raises(ValueError, match="batch_size"):
+        cache.train_or_load(tiny, tiny_data, verbose=False)
     assert not list(cache_dir.glob("*.pt")), "no untrained model may be cached"
 
 
@@ -278,22 +284,31 @@ def test_nonsense_layer_sizes_are_a_clear_error(sizes):
         models.Autoencoder(sizes)
 
 
-def test_trained_functions_check_their_sizes(cache_dir, tiny_data):
-    from helpers import cache, contractive, corruption, sparsity, stacked, vae
-    with pytest.raises(ValueError, match="sizes must start with the input size of the images, 784"):
-        cache.trained_autoencoder("t", tiny_data, [100, 8, 2], verbose=False)
+def test_recipes_check_their_settings(cache_dir, tiny_data):
+    from helpers import cache, recipes
+    named = dict(name="t", title="t", notebook="01", subset_epochs=1)
+    with pytest.raises(ValueError, match="t takes images of 100 pixels, the data has 784"):
+        cache.train_or_load(recipes.AutoencoderRecipe(sizes=(100, 8, 2), **named), tiny_data)
     with pytest.raises(ValueError, match="hidden must be a whole number >= 1, got 0"):
-        corruption.trained_denoising_autoencoder("t", tiny_data, 0, verbose=False)
+        recipes.DenoisingRecipe(hidden=0, noise="masking", level=0.3, **named)
+    with pytest.raises(ValueError, match="Unknown noise 'pink'"):
+        recipes.DenoisingRecipe(hidden=8, noise="pink", level=0.3, **named)
     with pytest.raises(ValueError, match="hidden must be a whole number >= 1"):
-        sparsity.trained_sparse_autoencoder("t", tiny_data, -4, "kl", 1.0, rho=0.05, verbose=False)
+        recipes.SparseRecipe(hidden=-4, method="kl", weight=1.0, rho=0.05, **named)
     with pytest.raises(ValueError, match="weight must be a finite number >= 0"):
-        sparsity.trained_sparse_autoencoder("t", tiny_data, 8, "l1", float("nan"), verbose=False)
+        recipes.SparseRecipe(hidden=8, method="l1", weight=float("nan"), **named)
     with pytest.raises(ValueError, match="hidden must be a whole number >= 1"):
-        contractive.trained_cae("t", tiny_data, hidden=0, verbose=False)
+        recipes.ContractiveRecipe(hidden=0, **named)
     with pytest.raises(ValueError, match="sizes must be a list of at least 3 whole numbers"):
-        vae.trained_vae("t", tiny_data, [784, 2], verbose=False)
+        recipes.VAERecipe(sizes=(784, 2), **named)
     with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
-        vae.trained_vae("t", tiny_data, [784, 8, 2], beta=-1.0, verbose=False)
+        recipes.VAERecipe(sizes=(784, 8, 2), beta=-1.0, **named)
     with pytest.raises(ValueError, match="stage must be a whole number from 1 to 2"):
-        stacked.greedy_stage("t", tiny_data, [784, 8, 4], "1", verbose=False)
+        recipes.StackedStageRecipe(sizes=(784, 8, 4), stage="1", **named)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        recipes.AutoencoderRecipe(sizes=(784, 8, 2), **dict(named, lr=0))
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        recipes.AutoencoderRecipe(sizes=(784, 8, 2), **dict(named, schedule="linear"))
+    with pytest.raises(ValueError, match="Unknown activation"):
+        recipes.AutoencoderRecipe(sizes=(784, 8, 2), activation="relu6", **named)
     assert not list(cache_dir.glob("*.pt"))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import AS_A_USER, WITH_MOUNTS, run_python_as
 from helpers import cache, recipes
 from helpers.data import load_data
 from tools import pack
@@ -63,6 +64,17 @@ def made():
                manifest=json.loads(members[pack.MANIFEST]),
                teacher=listing(folder / "teacher-cache"))
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def tiny_series(monkeypatch):
+    """The course's series is TINY_SERIES in these tests: what `pack` packs, and what `unpack`
+    computes the wanted files of (a subprocess sets it by importing SERIES_SETUP)."""
+    monkeypatch.setattr(recipes, "ALL", TINY_SERIES)
+
+
+SERIES_SETUP = ("import sys; sys.path.insert(0, 'tests'); from helpers import recipes; "
+                "from test_pack import TINY_SERIES; recipes.ALL = TINY_SERIES\n")
 
 
 @pytest.fixture
@@ -118,6 +130,103 @@ def test_a_different_file_of_the_same_name_is_replaced_and_reported(made, studen
     report = pack.install(made["path"], data=made["data"])
     assert report["replaced"] == [name]
     assert listing(student)[name] == made["teacher"][name]
+
+
+def test_a_pack_made_under_another_python_installs(made, student, tmp_path):
+    """The cache's keys come from the source, not from compiled code: a pack made with Python
+    3.12 holds the very models this Python asks for."""
+    other = tmp_path / "made-with-3.12.zip"
+    other.write_bytes(rebuilt(made["members"], {"python": "3.12"}))
+    report = pack.install(other, data=made["data"])
+    assert sorted(report["installed"]) == sorted(made["teacher"]) and not report["missing"]
+
+
+def test_a_pack_from_other_training_code_is_refused_saying_why(made, student, monkeypatch):
+    """The course's code changed after the pack was made: its models would never be loaded."""
+    monkeypatch.setattr(recipes.Recipe, "code_refs", lambda self: (pack.why_not_loaded,))
+    before = listing(student)
+    with pytest.raises(pack.Refused) as refused:
+        pack.install(made["path"], data=made["data"], series=TINY_SERIES)
+    message = str(refused.value)
+    assert "this course would load none of its models" in message and "tiny AE (tiny-ae)" in message
+    assert "the course's code that builds or trains it changed since the pack was made" in message
+    assert "and 2 more" in message and "make models" in refused.value.fix
+    assert listing(student) == before
+
+
+def test_a_pack_that_matches_in_part_installs_that_part_and_says_what_trains(made, student, capsys,
+                                                                              monkeypatch):
+    import dataclasses
+    changed = dataclasses.replace(TINY_SERIES[0], lr=2e-3)             # the AE's recipe changed
+    series = [changed, *TINY_SERIES[1:]]
+    monkeypatch.setattr(recipes, "ALL", series)
+    report = pack.install(made["path"], data=made["data"])
+    assert sorted(n.rsplit("-", 1)[0] for n in report["installed"]) == ["tiny-probes", "tiny-stack-stage1"]
+    assert report["missing"] == [("tiny AE (tiny-ae)", "its settings differ: lr 0.001 in the pack, 0.002 here")]
+    assert [n.rsplit("-", 1)[0] for n in report["unwanted"]] == ["tiny-ae"]
+    assert pack.main(["unpack", str(made["path"])]) == 0
+    out = capsys.readouterr().out
+    assert "1 models of this course are not in the pack as this course asks for them" in out
+    assert "tiny AE (tiny-ae): its settings differ: lr 0.001 in the pack, 0.002 here" in out
+
+
+def test_unpack_into_a_folder_of_ones_choosing(made, student, tmp_path, capsys):
+    shared = tmp_path / "srv" / "models"
+    assert pack.main(["unpack", str(made["path"]), "--cache", str(shared)]) == 0
+    assert listing(shared) == made["teacher"]
+    assert f"AE_SHARED_CACHE_DIR={shared}" in capsys.readouterr().out
+    assert listing(student) == {"own-model-0123456789ab.pt":
+                                hashlib.sha256(b"the student's own file").hexdigest()}
+
+
+def test_a_folder_with_a_model_files_name_is_refused_before_anything_is_renamed(made, student):
+    """A cache entry replaced by a folder of the same name: say so, install nothing."""
+    blocked = sorted(made["teacher"])[-1]
+    (student / blocked).mkdir()
+    before = listing(student)
+    with pytest.raises(pack.Refused, match="a folder or a link has the name of a model file") as refused:
+        pack.install(made["path"], data=made["data"])
+    assert str(refused.value).startswith(str(student / blocked)) and not refused.value.partly
+    assert listing(student) == before
+
+
+def test_a_rename_that_fails_halfway_reports_exactly_what_was_installed(made, student, monkeypatch,
+                                                                       capsys):
+    real_replace, done = os.replace, []
+
+    def second_fails(a, b):
+        if len(done) == 1:
+            raise OSError(28, "No space left on device")
+        done.append(b)
+        return real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", second_fails)
+    assert pack.main(["unpack", str(made["path"])]) == 1
+    err = capsys.readouterr().err
+    first = Path(done[0]).name
+    assert f"after 1 of 3 files were installed ({first})" in err and "(the disk is full)" in err
+    assert "The files named as installed are in place, whole and checked" in err
+    assert "Nothing was installed" not in err and "free some space" in err
+    assert sorted(p.name for p in student.iterdir()) == sorted(["own-model-0123456789ab.pt", first]), \
+        "the installed file, and no temporary file"
+
+
+def test_pack_into_a_folder_or_an_unwritable_place(made, tmp_path, monkeypatch, capsys):
+    """PACK=folder/ puts the pack in that folder; a pack that cannot be written leaves no
+    temporary file and names the place the user gave."""
+    monkeypatch.setenv("AE_CACHE_DIR", str(made["folder"] / "teacher-cache"))
+    monkeypatch.setattr(recipes, "ALL", TINY_SERIES)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert pack.main(["pack", "--out", f"{folder}/"]) == 0
+    assert [p.name for p in folder.iterdir()] == [pack.default_pack_path().name]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert pack.main(["pack", "--out", str(blocker / "class.zip")]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write {blocker / 'class.zip'}" in err and ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "out"]
+    assert sorted(p.name for p in folder.iterdir()) == [pack.default_pack_path().name]
 
 
 def test_an_empty_cache_folder_is_created(made, tmp_path, monkeypatch):
@@ -227,7 +336,6 @@ BAD_PACKS = {   # case: (the bad pack's bytes, the words the refusal must hold)
                           ["not a manifest of pack format 1"]),
     "other course version": (lambda m: rebuilt(m["members"], {"course_version": "0.0.1"}),
                              ["course version 0.0.1", "this course is version"]),
-    "other Python": (lambda m: rebuilt(m["members"], {"python": "2.7"}), ["Python 2.7"]),
     "other data": (lambda m: rebuilt(m["members"], {"data": {"source": "subset",
                                                               "fingerprint": "0123456789ab"}}),
                    ["fingerprint 0123456789ab", "none of them would be loaded"]),
@@ -302,6 +410,68 @@ def test_an_interrupted_install_leaves_the_cache_as_it_was(made, student, monkey
     assert listing(student) == before
 
 
+BOMB = SERIES_SETUP + r'''
+import json, resource, sys, zipfile
+from pathlib import Path
+from tools import pack
+from helpers.data import load_data
+try:
+    pack.install(Path(sys.argv[1]), data=load_data(verbose=False))
+    refused = None
+except pack.Refused as err:
+    refused = str(err)
+print(json.dumps({"refused": refused, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+
+def test_a_zip_bomb_is_refused_before_it_is_read(made, student, tmp_path):
+    """1 GiB of zeros, deflated to about 1 MB and listed with its true size and hash: refused
+    from the zip's table, without unpacking it (the process stays far below 1 GiB)."""
+    name, size, zeros = "tiny-ae-0123456789ab.pt", 2**30, bytes(2**20)
+    digest = hashlib.sha256()
+    for _ in range(size // len(zeros)):
+        digest.update(zeros)
+    manifest = dict(made["manifest"], files=made["manifest"]["files"] + [
+        dict(name=name, size=size, sha256=digest.hexdigest())])
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w") as z:
+        z.writestr(pack.MANIFEST, json.dumps(manifest))
+        for member, content in made["members"].items():
+            if member != pack.MANIFEST:
+                z.writestr(member, content)
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with z.open(info, "w", force_zip64=True) as f:
+            for _ in range(size // len(zeros)):
+                f.write(zeros)
+    assert bomb.stat().st_size < made["path"].stat().st_size + 20 * 2**20, "a small file"
+    before = listing(student)
+
+    def unpack(path, cache):
+        done = subprocess.run([sys.executable, "-c", BOMB, str(path)], capture_output=True, text=True,
+                              cwd=REPO, timeout=300,
+                              env=dict(os.environ, PYTHONPATH=str(REPO), AE_CACHE_DIR=str(cache)))
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    good = unpack(made["path"], tmp_path / "elsewhere")           # the same work on a good pack
+    result = unpack(bomb, student)
+    assert good["refused"] is None and result["refused"], (good, result)
+    assert f"{bomb}: {name}: it is compressed" in result["refused"], result
+    assert result["peak_mib"] < good["peak_mib"] + 100, f"nothing of the bomb was read: {good}, {result}"
+    assert listing(student) == before
+
+
+def test_a_file_larger_than_any_model_is_refused_before_it_is_read(made, student, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setattr(pack, "MAX_FILE", 1000)          # every file of the tiny pack is larger
+    with pytest.raises(pack.Refused, match="more than any model of the series can be"):
+        pack.install(made["path"], data=made["data"])
+    monkeypatch.setattr(pack, "MAX_FILE", 2**30)
+    monkeypatch.setattr(pack, "MAX_TOTAL", 1000)
+    with pytest.raises(pack.Refused, match="its files add up to"):
+        pack.install(made["path"], data=made["data"])
+
+
 # --- the command line and the Makefile, as a student runs them ---------------------------------
 
 def make(*args, env=None):
@@ -316,33 +486,66 @@ def test_make_targets_run_the_pack_tool():
     assert make("-n", "pack").stdout.strip().endswith("tools/pack.py pack")
     dry = make("-n", "unpack", "PACK=/tmp/class.zip")
     assert dry.returncode == 0 and "tools/pack.py unpack \"/tmp/class.zip\"" in dry.stdout
+    dry = make("-n", "unpack", "PACK=/tmp/class.zip", "CACHE=/srv/ae models")
+    assert "tools/pack.py unpack \"/tmp/class.zip\" --cache \"/srv/ae models\"" in dry.stdout
 
 
-def test_make_unpack_installs_a_good_pack_and_refuses_a_bad_one(made, tmp_path):
+@pytest.fixture(scope="module")
+def judge_pack():
+    """A pack of one model of the real series, the judge (a few seconds of training): what a
+    student's `make unpack`, which knows the whole series, installs in part."""
+    folder = Path(tempfile.mkdtemp(prefix="ae-judge-pack-"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AE_CACHE_DIR", str(folder / "teacher-cache"))
+        path = pack.make_pack(folder / "judge.zip", load_data(verbose=False), [recipes.JUDGE])
+    yield dict(path=path, teacher=listing(folder / "teacher-cache"))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_make_unpack_installs_a_good_pack_and_refuses_a_bad_one(judge_pack, tmp_path):
     folder = tmp_path / "cache"
     env = {"AE_CACHE_DIR": str(folder)}
-    done = make("unpack", f"PACK={made['path']}", env=env)
+    done = make("unpack", f"PACK={judge_pack['path']}", env=env)
     assert done.returncode == 0, done.stderr
-    assert f"{len(made['teacher'])} installed" in done.stdout
-    assert listing(folder) == made["teacher"]
+    assert "1 installed" in done.stdout and f"installing it into {folder}" in done.stdout
+    assert re.search(r"Pack: 3\d models of this course are not in the pack", done.stdout)
+    assert "deep 2-D autoencoder (ae-784-1000-500-250-2): the pack has no model of this name" in done.stdout
+    assert listing(folder) == judge_pack["teacher"]
 
     bad = tmp_path / "bad.zip"
-    bad.write_bytes(made["path"].read_bytes()[:1000])
+    bad.write_bytes(judge_pack["path"].read_bytes()[:1000])
     done = make("unpack", f"PACK={bad}", env=env)
     assert done.returncode != 0
     assert f"Refused: {bad}: it is truncated" in done.stderr
     assert "the cache is as it was" in done.stderr and "copy the pack again" in done.stderr
-    assert listing(folder) == made["teacher"]
+    assert listing(folder) == judge_pack["teacher"]
 
     done = make("unpack", env=env)
     assert done.returncode != 0 and "make unpack PACK=file" in done.stderr
+
+
+def test_a_relative_cache_folder_is_the_course_folders(judge_pack, tmp_path):
+    """AE_CACHE_DIR=mycache means <course folder>/mycache, for `make unpack` run in the course
+    folder as for a kernel started in notebooks/."""
+    relative = f"build/test-relative-cache-{os.getpid()}"
+    try:
+        done = make("unpack", f"PACK={judge_pack['path']}", env={"AE_CACHE_DIR": relative})
+        assert done.returncode == 0, done.stderr
+        assert f"installing it into {REPO / relative}" in done.stdout
+        seen = subprocess.run([sys.executable, "-c", "from helpers import cache; print(cache.cache_dir())"],
+                              cwd=REPO / "notebooks", capture_output=True, text=True,
+                              env=dict(os.environ, AE_CACHE_DIR=relative, PYTHONPATH=str(REPO)))
+        assert seen.stdout.strip() == str(REPO / relative)
+        assert listing(REPO / relative) == judge_pack["teacher"]
+    finally:
+        shutil.rmtree(REPO / relative, ignore_errors=True)
 
 
 # --- a cache that cannot be written, as a student meets it -------------------------------------
 # Root ignores permissions, so these run `tools/pack.py unpack` as an unprivileged user (as in
 # tests/test_cache.py), and a full disk is a 64 KB tmpfs in a mount namespace of the test's own.
 
-UNPACK_SCRIPT = r'''
+UNPACK_SCRIPT = SERIES_SETUP + r'''
 import contextlib, hashlib, io, json, os, sys
 from pathlib import Path
 from tools import pack
@@ -364,33 +567,8 @@ for case, folder in json.loads(sys.argv[2]).items():
 print(json.dumps(results))
 '''
 
-AS_A_USER = [["unshare", "--user"], ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]]
-WITH_MOUNTS = [["unshare", "--user", "--map-root-user", "--mount"], ["unshare", "--mount"]]
-CANNOT_MOUNT = 97
-
-
 def unpack_as(ways, pack_path: Path, folders: dict, home: Path, setup: str = "") -> dict:
-    tried = []
-    for prefix in ways:
-        if shutil.which(prefix[0]) is None:
-            tried.append(f"{prefix[0]} is not installed")
-            continue
-        probe = subprocess.run(prefix + ["true"], capture_output=True, text=True)
-        if probe.returncode != 0:
-            tried.append(f"{' '.join(prefix)}: {probe.stderr.strip()}")
-            continue
-        env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home), MPLCONFIGDIR=str(home / "mpl"))
-        command = [sys.executable, "-c", UNPACK_SCRIPT, str(pack_path), json.dumps(folders)]
-        if setup:
-            command = ["sh", "-c", f"{setup} || exit {CANNOT_MOUNT}; exec \"$@\"", "sh", *command]
-        done = subprocess.run(prefix + command, capture_output=True, text=True, env=env,
-                              timeout=300, cwd=REPO)
-        if done.returncode == CANNOT_MOUNT:
-            tried.append(f"{' '.join(prefix)}: cannot mount a tmpfs: {done.stderr.strip()}")
-            continue
-        assert done.returncode == 0, f"the tool crashed: {done.stderr[-2000:]}"
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    pytest.skip("cannot run as an unprivileged user or mount here: " + "; ".join(tried))
+    return run_python_as(ways, UNPACK_SCRIPT, [pack_path, json.dumps(folders)], home, setup, timeout=300)
 
 
 def assert_refused_untouched(result: dict, words: str, fix: str):

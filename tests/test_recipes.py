@@ -131,3 +131,17 @@ def test_prepare_reports_each_recipe_not_what_it_needed(cache_dir, tiny_data):
 @pytest.mark.parametrize("recipe", [r for r in recipes.ALL if r.subset_epochs], ids=lambda r: r.title)
 def test_each_model_recipe_has_positive_settings(recipe):
     assert recipe.epochs() >= 1 and recipe.lr > 0 and recipe.batch_size >= 1
+
+
+def test_every_model_trains_through_one_path():
+    """cache.train_or_load(recipe, data) is the one way a model of the course is made: no
+    per-kind trained_* function and no per-kind load method that repeats its shape."""
+    for path in HELPERS.rglob("*.py"):
+        assert "def trained_" not in path.read_text(), f"{path.name} has a trained_* function"
+    assert not any(hasattr(type(r), "load") for r in recipes.ALL)
+    for recipe in recipes.ALL:
+        kind = type(recipe)
+        if recipe.makes_result:
+            assert kind.compute is not recipes.Recipe.__dict__.get("compute")
+        else:
+            assert kind.build is not recipes.Recipe.build and kind.loss_fn is not recipes.Recipe.loss_fn

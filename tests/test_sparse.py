@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.integrate import quad
 
-from helpers import divergences, sparsity, widgets
+from helpers import cache, divergences, recipes, sparsity, widgets
 from helpers.models import Autoencoder
 
 
@@ -118,15 +118,20 @@ def test_sparsity_control_switches_models():
         widgets.SparsityControl({}, x)
 
 
+def sparse(name, method, weight, rho=None, **more):
+    return recipes.SparseRecipe(name=name, title=name, notebook="03", hidden=6, method=method,
+                                weight=weight, rho=rho, subset_epochs=1, **more)
+
+
 def test_trained_sparse_models_have_the_right_units(cache_dir, tiny_data):
-    kl_model, _ = sparsity.trained_sparse_autoencoder("s-kl", tiny_data, 6, "kl", 0.01, 0.1, epochs=1, verbose=False)
-    l1_model, _ = sparsity.trained_sparse_autoencoder("s-l1", tiny_data, 6, "l1", 1e-3, epochs=1, verbose=False)
+    kl_model, _ = cache.train_or_load(sparse("s-kl", "kl", 0.01, 0.1), tiny_data, verbose=False)
+    l1_model, _ = cache.train_or_load(sparse("s-l1", "l1", 1e-3), tiny_data, verbose=False)
     assert isinstance(kl_model.encoder[1], torch.nn.Sigmoid) and isinstance(kl_model.decoder[1], torch.nn.Sigmoid)
     assert isinstance(l1_model.encoder[1], torch.nn.ReLU) and isinstance(l1_model.decoder[1], torch.nn.Softplus)
     with pytest.raises(ValueError, match="method"):
-        sparsity.trained_sparse_autoencoder("s-x", tiny_data, 6, "l2", 1.0, verbose=False)
-    linear, _ = sparsity.trained_sparse_autoencoder("s-l1-lin", tiny_data, 6, "l1", 1e-3, epochs=1,
-                                                    linear_output=True, verbose=False)
+        sparse("s-x", "l2", 1.0)
+    linear, _ = cache.train_or_load(sparse("s-l1-lin", "l1", 1e-3, linear_output=True), tiny_data,
+                                    verbose=False)
     assert isinstance(linear.encoder[1], torch.nn.ReLU) and isinstance(linear.decoder[1], torch.nn.Identity)
     with pytest.raises(ValueError, match="linear_output"):
-        sparsity.trained_sparse_autoencoder("s-kl", tiny_data, 6, "kl", 0.01, 0.1, linear_output=True, verbose=False)
+        sparse("s-kl", "kl", 0.01, 0.1, linear_output=True)

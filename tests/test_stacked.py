@@ -7,7 +7,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from helpers import stacked, widgets
+from helpers import cache, recipes, stacked, widgets
 from helpers.plots import FROZEN, TRAINABLE, draw_stage_diagram
 
 SIZES = [784, 16, 8, 4]
@@ -28,8 +28,14 @@ def test_encode_and_reconstruct_shapes():
     assert s.reconstruct(x, 3).shape == (5, 784)
 
 
+def stage(k: int, epochs: int = 2) -> recipes.StackedStageRecipe:
+    """Stage k of a tiny stack; `epochs` whole passes over the 200 tiny images."""
+    return recipes.StackedStageRecipe(name="t", title=f"stage {k}", notebook="05", sizes=tuple(SIZES),
+                                      stage=k, subset_epochs=epochs * 200 // 4000 or 1)
+
+
 def test_greedy_stages_keep_frozen_weights_and_use_the_cache(tiny_data, cache_dir):
-    stages = [stacked.greedy_stage("t", tiny_data, SIZES, k, epochs=2, verbose=False)[0] for k in (1, 2, 3)]
+    stages = [cache.train_or_load(stage(k), tiny_data, verbose=False)[0] for k in (1, 2, 3)]
     for k in (2, 3):
         before, after = stages[k - 2], stages[k - 1]
         for j in range(k - 1):
@@ -37,26 +43,26 @@ def test_greedy_stages_keep_frozen_weights_and_use_the_cache(tiny_data, cache_di
             assert torch.equal(before.decoders[j].weight, after.decoders[j].weight)
         assert not torch.equal(before.layers[k - 1].weight, after.layers[k - 1].weight)
     assert len(list(cache_dir.glob("t-stage*.pt"))) == 3
-    again, _ = stacked.greedy_stage("t", tiny_data, SIZES, 3, epochs=2, verbose=False)
+    again, _ = cache.train_or_load(stage(3), tiny_data, verbose=False)
     assert torch.equal(again.layers[2].weight, stages[2].layers[2].weight)
-    with pytest.raises(ValueError):
-        stacked.greedy_stage("t", tiny_data, SIZES, 4, epochs=2, verbose=False)
+    with pytest.raises(ValueError, match="stage must be a whole number from 1 to 3"):
+        stage(4)
 
 
 def test_cache_lines_come_in_the_order_the_stages_are_made(tiny_data, cache_dir, capsys):
-    stacked.greedy_stage("t", tiny_data, SIZES, 1, epochs=1)
+    cache.train_or_load(stage(1), tiny_data)
     capsys.readouterr()
-    stacked.greedy_stage("t", tiny_data, SIZES, 3, epochs=1)      # stage 1 cached, 2 and 3 not
+    cache.train_or_load(stage(3), tiny_data)      # stage 1 cached, 2 and 3 not
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Cache:")]
     assert [line.split()[1:4] for line in lines] == [["loaded", "t-stage1", "from"],
                                                      ["no", "saved", "t-stage2"],
                                                      ["no", "saved", "t-stage3"]], lines
-    stacked.greedy_stage("t", tiny_data, SIZES, 3, epochs=1)      # all cached: one line
+    cache.train_or_load(stage(3), tiny_data)      # all cached: one line
     assert capsys.readouterr().out.count("Cache:") == 1
 
 
-def test_label_budget_table_prints_no_progress_to_stderr(tiny_data, cache_dir, capsys):
-    stacked.label_budget_table("label-budgets", stacked.StackedAutoencoder(SIZES), tiny_data, [1], [0], steps=2)
+def test_label_budget_table_prints_no_progress_to_stderr(tiny_data, capsys):
+    stacked.label_budget_accuracies(stacked.StackedAutoencoder(SIZES), tiny_data, [1], [0], steps=2)
     assert "labels per class" not in capsys.readouterr().err
 
 
@@ -83,12 +89,17 @@ def test_classifier_from_pretrained_copies_layers_and_trains():
 
 
 def test_label_budget_table_is_cached(tiny_data, cache_dir):
-    s = stacked.StackedAutoencoder(SIZES)
-    table = stacked.label_budget_table("label-budgets", s, tiny_data, [1, 2], [0], steps=3, verbose=False)
+    budgets = recipes.LabelBudgetRecipe(name="label-budgets", title="budgets", notebook="05",
+                                        stack=stage(1), budgets=(1, 2), seeds=(0,), steps=3)
+    with cache.recording() as events:
+        table, _ = cache.train_or_load(budgets, tiny_data, verbose=False)
+    assert [(e.name, e.action) for e in events] == [("t-stage1", "trained"), ("label-budgets", "trained")]
     assert set(table) == {"budgets", "seeds", "pretrained", "random"}
     assert np.shape(table["pretrained"]) == (2, 1)
     assert len(list(cache_dir.glob("label-budgets-*.pt"))) == 1
-    assert stacked.label_budget_table("label-budgets", s, tiny_data, [1, 2], [0], steps=3, verbose=False) == table
+    with cache.recording() as events:
+        assert cache.train_or_load(budgets, tiny_data, verbose=False) == (table, None)
+    assert [(e.name, e.action) for e in events] == [("label-budgets", "loaded")], "the stack is not needed"
 
 
 def test_linear_probe_separates_separable_features():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import classifier, divergences, gaussians, losses, vae, widgets
+from helpers import cache, classifier, divergences, gaussians, losses, recipes, vae, widgets
 
 
 @pytest.fixture(scope="module")
@@ -110,20 +110,21 @@ def test_prior_sampling_estimate_on_a_decoder_that_ignores_z():
     assert estimate.item() == pytest.approx(784 * math.log(0.5), rel=1e-6)
 
 
-def test_trained_vae_caches(cache_dir, tiny_data):
-    model, history = vae.trained_vae("tiny-vae", tiny_data, [784, 8, 2], epochs=2, verbose=False)
-    assert len(history["train_loss"]) == 2 and len(history["val_loss"]) == 2
-    again, _ = vae.trained_vae("tiny-vae", tiny_data, [784, 8, 2], epochs=2, verbose=False)
+def test_a_vae_recipe_trains_once_then_loads(cache_dir, tiny_data):
+    recipe = recipes.VAERecipe(name="tiny-vae", title="tiny VAE", notebook="06", sizes=(784, 8, 2),
+                               subset_epochs=1)
+    model, history = cache.train_or_load(recipe, tiny_data, verbose=False)
+    assert len(history["train_loss"]) == 20 and len(history["val_loss"]) == 20
+    again, _ = cache.train_or_load(recipe, tiny_data, verbose=False)
     for a, b in zip(model.state_dict().values(), again.state_dict().values()):
         assert torch.equal(a, b)
-    with pytest.raises(ValueError):
-        vae.trained_vae("tiny-vae", tiny_data, [784, 8, 2], likelihood="poisson")
 
 
 def test_classifier_trains_and_reports_confidence(cache_dir, tiny_data):
-    model, history = classifier.trained_classifier("tiny-judge", tiny_data, [784, 16, 10], epochs=2,
-                                                   verbose=False)
-    assert len(history["train_loss"]) == 2 and len(history["val_loss"]) == 2
+    recipe = recipes.ClassifierRecipe(name="tiny-judge", title="tiny judge", notebook="06",
+                                      sizes=(784, 16, 10), subset_epochs=1)
+    model, history = cache.train_or_load(recipe, tiny_data, verbose=False)
+    assert len(history["train_loss"]) == 20 and len(history["val_loss"]) == 20
     conf = classifier.confidence(model, tiny_data.x_test)
     assert conf.shape == (50,) and ((conf >= 0.1) & (conf <= 1)).all()
     assert 0 <= classifier.accuracy(model, tiny_data.x_test, tiny_data.y_test) <= 1
