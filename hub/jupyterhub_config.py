@@ -11,7 +11,7 @@ JupyterHub").
   student). The home is made private (mode 700): no student reads another's work.
 - Models: each kernel loads them from the shared folder the teacher unpacked the class model
   pack into (AE_SHARED_CACHE_DIR, read only), and trains only what is missing there, into the
-  student's own cache, ~/.cache/autoencoders.
+  student's own cache (~/.cache/autoencoders-hands-on: the course folder is not theirs to write).
 - A share of the machine: `cpu_limit` and `mem_limit` per student. LocalProcessSpawner hands
   them to the server as CPU_LIMIT and MEM_LIMIT and does not enforce them; the course's kernels
   keep their threads within CPU_LIMIT (helpers/threads.py). To enforce them, use The Littlest
@@ -29,7 +29,6 @@ Settings, as environment variables (the Makefile's `make hub` passes its own var
 """
 import grp
 import os
-import pwd
 import stat
 import sys
 from pathlib import Path
@@ -113,11 +112,8 @@ c.Spawner.cmd = [str(VENV / "bin/python"), str(HUB / "start_student.py"),
 c.Spawner.default_url = "/lab/tree/autoencoders"
 c.Spawner.cpu_limit = CPU
 c.Spawner.mem_limit = MEMORY
-c.Spawner.environment = {
-    "AE_STUDENT_EDITION": str(STUDENT_EDITION),
-    "AE_SHARED_CACHE_DIR": str(SHARED_MODELS),
-    "AE_CACHE_DIR": lambda spawner: str(Path(pwd.getpwnam(spawner.user.name).pw_dir, ".cache/autoencoders")),
-}
+c.Spawner.environment = {"AE_STUDENT_EDITION": str(STUDENT_EDITION),
+                         "AE_SHARED_CACHE_DIR": str(SHARED_MODELS)}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 

@@ -97,8 +97,7 @@ def shared_models(root_and_hub_installed, tmp_path_factory):
     run("make", "-s", "pack", f"PACK={pack}", cwd=REPO)
     folder = Path(tempfile.mkdtemp(prefix="ae-hub-srv-")) / "models"
     folder.parent.chmod(0o755)
-    run("make", "-s", "unpack", f"PACK={pack}", f"CACHE={folder}", cwd=REPO,
-        env={**os.environ, "AE_CACHE_DIR": str(folder)})
+    run("make", "-s", "unpack", f"PACK={pack}", f"CACHE={folder}", cwd=REPO)
     folder.chmod(0o755)
     assert any(folder.glob("*.pt")), f"the pack installed no model into {folder}"
     yield folder
@@ -255,6 +254,7 @@ OUTPUT_TEXT = """() => {
 # What a student's kernel may do: its threads, its environment, another's home, the shared folder.
 PROBE = """
 import json, os, pwd, torch
+from helpers import cache
 def attempt(action):
     try:
         action()
@@ -267,7 +267,7 @@ print(json.dumps({{
     "user": pwd.getpwuid(os.getuid()).pw_name,
     "torch_threads": torch.get_num_threads(),
     "CPU_LIMIT": os.environ.get("CPU_LIMIT"), "MEM_LIMIT": os.environ.get("MEM_LIMIT"),
-    "cache": os.environ.get("AE_CACHE_DIR"), "shared": os.environ.get("AE_SHARED_CACHE_DIR"),
+    "cache": str(cache.cache_dir()), "shared": str(cache.shared_cache_dir()),
     "list other home": attempt(lambda: os.listdir(other)),
     "read other notebook": attempt(lambda: open(other + "/autoencoders/{notebook}").read()),
     "write shared": attempt(lambda: open(os.path.join(shared, "mine.pt"), "wb").close()),
@@ -345,10 +345,13 @@ def test_a_class_of_three_on_the_hub(hub, students, shared_models, playwright_se
         assert f"Device: cpu (1 CPU thread: CPU_LIMIT=1.0)" in text, text[:2000]
         assert int(r["MEM_LIMIT"]) == 2 * 1024**3, r
         # Every model loaded from the shared folder; nothing trained, nothing written there.
-        assert r["shared"] == str(shared_models) and r["cache"] == str(home / ".cache/autoencoders"), r
-        assert "Cache: loaded" in text, f"{name}: notebook 01 loaded no model:\n{text[:3000]}"
-        trained = [line for line in text.splitlines() if line.startswith("Cache:") and "loaded" not in line]
-        assert not trained, f"{name}: models were trained, not loaded from {shared_models}: {trained}"
+        assert r["shared"] == str(shared_models), r
+        assert r["cache"] == str(home / ".cache/autoencoders-hands-on"), r     # the course folder is not theirs
+        said = [line for line in text.splitlines() if line.startswith("Cache:")]
+        assert said, f"{name}: notebook 01 said nothing of its models:\n{text[:3000]}"
+        not_shared = [line for line in said if not line.startswith("Cache: loaded ")
+                      or f" from {shared_models}/" not in line]
+        assert not not_shared, f"{name}: models not loaded from {shared_models}: {not_shared}"
         own = [p for p in Path(r["cache"]).rglob("*") if p.is_file()] if Path(r["cache"]).exists() else []
         assert not own, f"{name}: files written into the student's own cache: {own}"
         # Privacy: the home is the student's alone; the shared folder is read only.
