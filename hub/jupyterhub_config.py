@@ -67,6 +67,9 @@ except KeyError:
     refuse(f"there is no group {GROUP!r} of students",
            f"Create it and the students: `groupadd {GROUP}`, then for each student "
            f"`useradd -m -G {GROUP} NAME && passwd NAME` (or choose the group: AE_HUB_GROUP=...).")
+if not STUDENT_EDITION.is_dir() or not any(STUDENT_EDITION.glob("*.ipynb")):
+    refuse(f"no student edition in {STUDENT_EDITION}",
+           "Make it with `make student`, or name its folder with AE_HUB_STUDENT_EDITION=....")
 # Each student's server runs the course's .venv, so its Python (the interpreter it links to,
 # e.g. pyenv's under /root) and the course's folder must be open to every user.
 for needed in (VENV / "bin", Path(os.path.realpath(VENV / "bin/python")), Path(sys.base_prefix) / "lib", REPO):
@@ -76,9 +79,6 @@ for needed in (VENV / "bin", Path(os.path.realpath(VENV / "bin/python")), Path(s
                "Install the course where every user can read it, with a Python every user can run, "
                "e.g. `git clone ... /opt/autoencoders && cd /opt/autoencoders && "
                "make install PYTHON=/usr/bin/python3`.")
-if not STUDENT_EDITION.is_dir() or not any(STUDENT_EDITION.glob("*.ipynb")):
-    refuse(f"no student edition in {STUDENT_EDITION}",
-           "Make it with `make student`, or name its folder with AE_HUB_STUDENT_EDITION=....")
 if not PROXY.exists():
     refuse(f"JupyterHub's proxy is missing ({PROXY})", "Install it with `npm ci --prefix hub`.")
 if not SHARED_MODELS.is_dir():
