@@ -1,12 +1,15 @@
 """A class on one machine: N kernels at once, each executing notebook 01 with every model in a
-shared, read-only cache (as on `make hub`), with the thread cap of helpers/threads.py and
-without it. Then every notebook alone, with its kernel's peak memory and the cells that raise it.
+shared cache that it reads and never writes (as on `make hub`), with the thread cap of
+helpers/threads.py and without it. Then every notebook alone, with its kernel's peak memory and
+the cells that raise it.
 
-    python -m benchmarks kernels          BENCH_KERNELS=1,2,4,8 sets N (default 1, 2, 4, and
-                                          2x the CPUs where a machine has more than 2)
+    python -m benchmarks kernels      BENCH_KERNELS=1,2,4,8 sets N (default 1, 2, 4, and 2x the
+                                      CPUs where a machine has more than 2; 0: none);
+                                      BENCH_NOTEBOOKS=01,07 limits the second part
 
-With the cap each kernel gets the share a hub would give it, CPU_LIMIT = CPUs / N (at least
-1 thread); without it, OMP_NUM_THREADS = the CPUs, which is what torch takes on its own. Each
+The shared folder is the model cache (AE_CACHE_DIR, or data/cache), filled first: by a run of
+notebook 01 for the first part, by `make models` for the second. With the cap each kernel gets
+the share a hub would give it, CPU_LIMIT = CPUs / N (at least 1 thread); without it, OMP_NUM_THREADS = the CPUs, which is what torch takes on its own. Each
 kernel has an empty cache of its own (AE_CACHE_DIR) behind the shared one (AE_SHARED_CACHE_DIR):
 a file in it afterwards means something was trained, and is reported.
 
@@ -86,14 +89,23 @@ def run_at_once(n: int, capped: bool, shared: Path) -> list[dict]:
 
 def main() -> None:
     chosen = os.environ.get("BENCH_KERNELS")
-    counts = [int(n) for n in chosen.split(",")] if chosen else [1, 2, 4] + ([2 * CPUS] if CPUS > 2 else [])
-    # The shared folder: the model cache, filled first (`make models`: loads all in seconds
-    # when it is full), then read by every kernel as a hub's kernels read the class model pack.
-    subprocess.run([sys.executable, "-m", "helpers.recipes"], cwd=REPO, check=True,
-                   stdout=subprocess.DEVNULL)
+    counts = [int(n) for n in chosen.split(",") if int(n) > 0] if chosen else \
+        [1, 2, 4] + ([2 * CPUS] if CPUS > 2 else [])
+    which = os.environ.get("BENCH_NOTEBOOKS")
+    alone = [p for p in NOTEBOOKS if not which or p.name[:2] in which.split(",")]
     from helpers.cache import cache_dir
-    shared = cache_dir()
+    shared = cache_dir()          # the model cache is the shared folder: AE_CACHE_DIR or data/cache
     print(f"{CPUS} CPUs; shared models in {shared}; load {os.getloadavg()[0]:.1f} at the start")
+    if counts:
+        kernels_at_once(counts, shared)
+    if alone:
+        notebooks_alone(alone, shared)
+
+
+def kernels_at_once(counts: list[int], shared: Path) -> None:
+    # Notebook 01 once with the shared folder as its own cache: trains what the folder lacks.
+    os.environ["AE_CACHE_DIR"] = str(shared)
+    print(f"warm-up: notebook 01 filling {shared}: {execute_by_cell(NOTEBOOK)['seconds']:.0f} s", flush=True)
     table = {}
     for n in counts:
         for capped in (True, False):
@@ -108,22 +120,27 @@ def main() -> None:
                   f"{sorted({r['torch threads'] for r in results})}; load {os.getloadavg()[0]:.1f}"
                   + (f"; TRAINED: {trained}" if trained else ""), flush=True)
 
-    alone = max(r["seconds"] for r in table[(1, True)])
+    one_alone = max(r["seconds"] for r in table[(counts[0], True)])
     print(f"\n{'kernels at once':16s} {'capped: slowest s':>18s} {'x alone':>8s} "
           f"{'uncapped: slowest s':>20s} {'x alone':>8s} {'peak MiB':>9s}")
     for n in counts:
         slow = {c: max(r["seconds"] for r in table[(n, c)]) for c in (True, False)}
         peak = max(r["peak"] for c in (True, False) for r in table[(n, c)])
-        print(f"{n:<16d} {slow[True]:18.1f} {slow[True] / alone:8.2f} {slow[False]:20.1f} "
-              f"{slow[False] / alone:8.2f} {peak:9.0f}")
-    if 4 in counts:
-        ratio = max(r["seconds"] for r in table[(4, True)]) / alone
+        print(f"{n:<16d} {slow[True]:18.1f} {slow[True] / one_alone:8.2f} {slow[False]:20.1f} "
+              f"{slow[False] / one_alone:8.2f} {peak:9.0f}")
+    if 4 in counts and counts[0] == 1:
+        ratio = max(r["seconds"] for r in table[(4, True)]) / one_alone
         print(f"four_capped_vs_alone={ratio:.2f} (target <= 2.5)")
 
+
+def notebooks_alone(notebooks: list[Path], shared: Path) -> None:
+    # Every model of the series in the shared folder first (`make models`: seconds when full).
+    subprocess.run([sys.executable, "-m", "helpers.recipes"], cwd=REPO, check=True,
+                   env={**os.environ, "AE_CACHE_DIR": str(shared)}, stdout=subprocess.DEVNULL)
     print("\nEvery notebook alone, models from the shared cache (peak memory of its kernel; the "
           "cells that raised it most):")
     peaks = {}
-    for path in NOTEBOOKS:
+    for path in notebooks:
         env_before = dict(os.environ)
         with tempfile.TemporaryDirectory(prefix="ae-bench-own-") as own:
             os.environ.update(AE_SHARED_CACHE_DIR=str(shared), AE_CACHE_DIR=own)
@@ -132,10 +149,12 @@ def main() -> None:
             finally:
                 os.environ.clear()
                 os.environ.update(env_before)
+            trained = sorted(p.name for p in Path(own).glob("*.pt"))
         peaks[path.name] = result["peak"]
         rises = sorted(result["cells"], key=lambda c: c["peak"] - c["before"], reverse=True)[:3]
         print(f"{path.name:40s} {result['seconds']:6.1f} s  peak {result['peak']:6.0f} MiB   " + "; ".join(
-            f"cell {c['cell']} +{c['peak'] - c['before']:.0f} ({c['first line']!r})" for c in rises), flush=True)
+            f"cell {c['cell']} +{c['peak'] - c['before']:.0f} ({c['first line']!r})" for c in rises)
+            + (f"; TRAINED: {trained}" if trained else ""), flush=True)
     worst = max(peaks, key=peaks.get)
     print(f"peak_mib={peaks[worst]:.0f} ({worst}; target under {LIMIT_MIB:.0f} MiB = 1.5 GB)")
 
