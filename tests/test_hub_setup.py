@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_A_USER
+from tests.conftest import AS_A_USER
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "hub/jupyterhub_config.py"
