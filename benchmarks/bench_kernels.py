@@ -5,7 +5,7 @@ the cells that raise it.
 
     python -m benchmarks kernels      BENCH_KERNELS=1,2,4,8 sets N (default 1, 2, 4, and 2x the
                                       CPUs where a machine has more than 2; 0: none);
-                                      BENCH_NOTEBOOKS=01,07 limits the second part
+                                      BENCH_NOTEBOOKS=01,07 limits the second part (none: skip it)
 
 The shared folder is the model cache (AE_CACHE_DIR, or data/cache), filled first: by a run of
 notebook 01 for the first part, by `make models` for the second. With the cap each kernel gets
