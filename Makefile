@@ -36,9 +36,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter/autoencoders-course.
 	touch $@
 
 # JupyterLab on 127.0.0.1 with a fresh random token, kept off the command line; the script
-# prints the full link that logs in once the server answers (see helpers/lab.py).
+# prints the full link that logs in once the server answers (see tools/lab.py).
 lab: install
-	$(PY) -I helpers/lab.py --port=$(PORT) --notebook-dir=$(NOTEBOOK_DIR) $(LAB_ARGS)
+	$(PY) -I tools/lab.py --port=$(PORT) --notebook-dir=$(NOTEBOOK_DIR) $(LAB_ARGS)
 
 test: install
 	$(PY) -m pytest

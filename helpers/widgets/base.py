@@ -80,6 +80,15 @@ class LatentSliders(Widget):
         z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device_of(self.model))
         return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
 
+    def web_parts(self) -> dict:
+        """What the website's copy of this explorer needs (website/export.py, which runs the
+        decoder in the page): the decoder, the sliders, the figure's moving parts and the
+        caption's template."""
+        return dict(networks={"decoder": self.model.decoder}, sliders=[self.z1, self.z2],
+                    images={"digit": self.image}, texts={"caption": self.caption},
+                    templates={"caption": self.caption_format}, axes=self.marker.axes,
+                    marker=self.marker)
+
     def show(self, z1: float, z2: float) -> None:
         """Decode (z1, z2), clamped to the sliders' range, and update the picture."""
         _check_finite(z1, z2)
