@@ -53,8 +53,13 @@ pack: install
 unpack: install
 	$(PY) tools/pack.py unpack "$(PACK)"
 
-site: install
+site: install website/node_modules/.package-lock.json
 	$(PY) -m website.build
+
+# KaTeX, which writes the website's maths into its pages (website/package.json): Node.js and npm
+website/node_modules/.package-lock.json: website/package.json website/package-lock.json
+	@command -v npm >/dev/null || { echo "make site needs Node.js and npm (Debian: apt-get install nodejs npm): KaTeX renders the maths"; exit 1; }
+	npm ci --prefix website --no-audit --no-fund
 
 student: install
 	$(PY) tools/student.py

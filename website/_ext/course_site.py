@@ -1,11 +1,20 @@
 """Sphinx extension of the course's website: heading anchors as JupyterLab makes them, the
-alt text of notebook figures, and the accessible name of folded solutions.
+alt text of notebook figures, sized and lazily loaded images, a meta description per page,
+and the accessible name of folded solutions.
 
-helpers/web.py stores a text alternative for each figure in the output's metadata
+website/export.py stores a text alternative for each figure in the output's metadata
 ({"image/png": {"alt": "..."}}); myst-nb reads only width and height from there, so we pass
 the alt text on to the image node. A hand-written alt in the cell's metadata
 (mystnb: image: alt: ...) is applied by myst-nb itself and wins."""
+import html
+import posixpath
+import re
+from pathlib import Path
+
+from docutils import nodes
 from myst_nb.core.render import NbElementRenderer
+
+DESCRIPTION_LIMIT = 300         # characters; search engines show about 160, Lighthouse wants one
 
 
 def jupyterlab_slug(heading: str) -> str:
@@ -18,12 +27,12 @@ _render_image = NbElementRenderer.render_image
 
 
 def render_image_with_alt(self, data):
-    nodes = _render_image(self, data)
+    nodes_ = _render_image(self, data)
     alt = (data.output_metadata.get(data.mime_type) or {}).get("alt")
-    for node in nodes:
+    for node in nodes_:
         if alt and not node.get("alt"):
             node["alt"] = alt
-    return nodes
+    return nodes_
 
 
 def name_folds_by_their_text(app, pagename, templatename, context, doctree):
@@ -33,7 +42,77 @@ def name_folds_by_their_text(app, pagename, templatename, context, doctree):
         context["body"] = context["body"].replace('<summary aria-label="Toggle hidden content">', "<summary>")
 
 
+def _shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def page_description(doctree) -> str:
+    """A notebook page's learning goals ("Learning goals. After this notebook you can" and its
+    list) in one line; a page without them, its first paragraph."""
+    paragraphs = list(doctree.findall(nodes.paragraph))
+    for paragraph in paragraphs:
+        text = paragraph.astext()
+        if text.startswith("Learning goals"):
+            following = paragraph.next_node(nodes.bullet_list, descend=False, siblings=True)
+            goals = [item.astext() for item in following.children] if following is not None else []
+            return _shorten(" ".join([text] + ["; ".join(g.rstrip(";.") for g in goals) + "."]))
+    for paragraph in paragraphs:
+        if len(paragraph.astext()) > 40 and not isinstance(paragraph.parent, (nodes.list_item, nodes.table)):
+            return _shorten(paragraph.astext())
+    return ""
+
+
+def describe_page(app, pagename, templatename, context, doctree):
+    """<meta name="description"> from the page's learning goals."""
+    if doctree is None:
+        return
+    description = page_description(doctree)
+    if description:
+        context["metatags"] = context.get("metatags", "") + \
+            f'\n<meta name="description" content="{html.escape(description)}" />'
+
+
+_IMG = re.compile(r'<img (?P<attributes>[^>]*?)/?>')
+
+
+def size_images(app, pagename, templatename, context, doctree):
+    """Every <img> of the page's body with its width and height (so the page does not jump as
+    pictures arrive), and all but the first loaded only when the reader scrolls near them."""
+    if doctree is None or "body" not in context:
+        return
+    sizes = {}
+    from PIL import Image
+    for node in doctree.findall(nodes.image):
+        uri = node.get("uri", "")
+        name = app.builder.images.get(uri)
+        source = Path(app.srcdir) / uri
+        if name and source.is_file():
+            with Image.open(source) as image:
+                sizes[name] = image.size
+    seen = [0]
+
+    def sized(match):
+        attributes = match.group("attributes")
+        src = re.search(r'src="([^"]*)"', attributes)
+        seen[0] += 1
+        extra = ""
+        if src and "width=" not in attributes:
+            size = sizes.get(posixpath.basename(src.group(1)))
+            if size:
+                extra += f' width="{size[0]}" height="{size[1]}"'
+        if "loading=" not in attributes and seen[0] > 1:
+            extra += ' loading="lazy" decoding="async"'
+        return f"<img {attributes.rstrip()}{extra} />" if extra else match.group(0)
+
+    context["body"] = _IMG.sub(sized, context["body"])
+
+
 def setup(app):
     NbElementRenderer.render_image = render_image_with_alt
     app.connect("html-page-context", name_folds_by_their_text)
+    app.connect("html-page-context", describe_page)
+    app.connect("html-page-context", size_images)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
