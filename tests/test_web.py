@@ -377,6 +377,7 @@ def test_the_neighbours_on_the_page_are_searched_among_the_first_digits(drawing_
     view = drawing_views["code"]                  # 100 training digits
     markup = web.web_form(view, "01-8", files, tmp_path)[1]
     data = player_data(markup)
+    data.update(json.loads((files.path / data["view_data"]["url"].split("/")[-1]).read_text()))
     assert len(data["codes"]) == len(data["labels"]) == 100 and "searched among" not in markup
     assert "encoded and decoded in your browser" in markup
     parts = view.web_parts(candidates=30)
@@ -419,3 +420,10 @@ def test_the_pages_texts_are_the_views_python_templates_filled_alike(drawing_vie
     for template, ours in zip(templates, page):
         theirs = template.format(1.25, -0.333) if "{:" in template else template.format(**values)
         assert ours == theirs, (template, ours, theirs)
+
+
+@needs_node
+def test_every_drawing_view_has_its_player_in_the_page(drawing_views):
+    """Each view names the player aew.js runs for it (web_parts()["view"], not its class name)."""
+    players = run_aew_in_node("d => AEW.views", {})
+    assert sorted(view.web_parts()["view"] for view in drawing_views.values()) == sorted(players)

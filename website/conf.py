@@ -38,6 +38,13 @@ katex_prerender = True
 katex_js_path = str(KATEX / "katex.min.js")
 katex_css_path = "katex/katex.min.css"
 sphinxcontrib.katex.KATEX_DEFAULT_OPTIONS["throwOnError"] = True
+# Its server (Node) is reached through a TCP socket on 127.0.0.1, whose connection it retries
+# until the server listens: through a Unix socket it connects once, as soon as the socket file
+# exists, which on a busy machine is before Node listens on it ("Connection refused"). Timeouts
+# for a busy machine too (its defaults: 5 s).
+sphinxcontrib.katex.KaTeXServer.start_server_process = classmethod(
+    lambda cls, rundir, timeout: cls.start_network_socket(rundir, timeout))
+sphinxcontrib.katex.STARTUP_TIMEOUT = sphinxcontrib.katex.RENDER_TIMEOUT = 120.0
 _katex_static = Path(tempfile.mkdtemp(prefix="katex-static-"))    # becomes _static/katex/
 atexit.register(shutil.rmtree, _katex_static, ignore_errors=True)
 (_katex_static / "katex" / "fonts").mkdir(parents=True)

@@ -663,6 +663,12 @@ def _text_slot(text, height: float) -> dict:
             "size": text.get_fontsize() * text.figure.dpi / 72}
 
 
+def _json_file(value, files: Folder) -> dict:
+    """Write a value as a JSON file of the site, named by its content; its URL and size."""
+    blob = json.dumps(value, separators=(",", ":")).encode()
+    return {"url": files.write(f"data-{hashlib.sha256(blob).hexdigest()[:16]}.json", blob), "bytes": len(blob)}
+
+
 def _words(**extra) -> dict:
     return {**WORDS, **extra}
 
@@ -748,7 +754,7 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         step = pad.size // 28
         start = np.round(pad.background[::step, ::step] * 255).astype(int).reshape(-1).tolist()
     data = {
-        "form": "drawing", "view": type(widget).__name__, "networks": networks, "empty": EMPTY,
+        "form": "drawing", "view": parts["view"], "networks": networks, "empty": EMPTY,
         "templates": parts["templates"], "controls": controls, "size": [fig.bbox.width, height],
         "background": _background(widget.redraw, files), "alt": describe_figure(fig),
         "images": {k: boxes(v) for k, v in parts["images"].items()},
@@ -764,7 +770,9 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         "pixels": list(course_drawing.PIXEL_RANGE),
         "salt_share": SALT_SHARE,                  # helpers.corruption.salt_and_pepper's coin
         "words": _words(),
-        **parts["data"],
+        # the view's own data (codes of the training digits, random numbers, ...): a file fetched
+        # with the networks, not in the page, which it would make slower to open
+        "view_data": _json_file(parts["data"], files),
     }
     if "axes" in parts:
         data["axes"] = _axes_map(parts["axes"], height)
@@ -786,7 +794,7 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         data["sheet"] = _save_png(buffer.getvalue(), files)
     sheet_bytes = (files.path / data["sheet"].split("/")[-1]).stat().st_size if "sheet" in data else 0
     data["download"] = _megabytes(sum(n["bytes"] for n in {n["url"]: n for n in networks.values()}.values())
-                                  + sheet_bytes)
+                                  + sheet_bytes + data["view_data"]["bytes"])
 
     # A fixture for the tests (not part of the site): PyTorch's results for the digit the
     # notebook left on the pad and for the examples, under a few settings of the controls.
@@ -794,7 +802,7 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         prepare_digit(render_strokes(strokes)) for strokes in EXAMPLES.values()]
     settings = [{}]
     if "kind" in widget.controls:         # the denoising view: each noise at two levels
-        settings = [{"kind": k, "level": level} for k in data["kinds"] for level in (0.25, 0.6)]
+        settings = [{"kind": k, "level": level} for k in parts["data"]["kinds"] for level in (0.25, 0.6)]
     check = []
     for digit in digits:
         for setting in settings:

@@ -319,7 +319,7 @@ class DrawnCode(DrawnDigitView):
         n = min(candidates, len(self.codes))
         searched = (f"On this page the nearest digits are searched among the first {n} training "
                     f"digits; among all {len(self.codes)} in JupyterLab." if n < len(self.codes) else "")
-        return dict(networks={"encoder": self.model.encoder, "decoder": self.model.decoder},
+        return dict(view="code", networks={"encoder": self.model.encoder, "decoder": self.model.decoder},
                     templates=self.TEXTS,
                     images={"digit": self.drawn, "reconstruction": self.recon, "near": self.near},
                     texts={"reconstruction": self.recon_title, "near": self.near_titles},
@@ -411,7 +411,7 @@ class DrawnDenoising(DrawnDigitView):
         generator = torch.Generator().manual_seed(self.seed)
         first, second = (torch.rand((1, 784), generator=generator)[0].tolist() for _ in range(2))
         normal = torch.randn((1, 784), generator=torch.Generator().manual_seed(self.seed))[0].tolist()
-        return dict(networks={"plain": _whole(self.plain),
+        return dict(view="denoising", networks={"plain": _whole(self.plain),
                               **{f"dae {k}": _whole(m) for k, m in self.daes.items()}},
                     templates=self.TEXTS,
                     images={"digit": self.drawn, "noisy": self.noisy, "plain": self.plain_out,
@@ -493,7 +493,7 @@ class DrawnPosterior(DrawnDigitView):
         """What the website's copy of this view needs (website/export.py): the VAE's encoder (its
         body and the two heads), its decoder, the judge, the eps of the samples, and the
         figure's moving parts."""
-        return dict(networks={"body": self.vae.encoder, "mu": [self.vae.fc_mu],
+        return dict(view="posterior", networks={"body": self.vae.encoder, "mu": [self.vae.fc_mu],
                               "logvar": [self.vae.fc_logvar], "decoder": self.vae.decoder,
                               "judge": self.judge},
                     templates=self.TEXTS,

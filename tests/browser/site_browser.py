@@ -63,9 +63,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class _CompressingHandler(_QuietHandler):
-    """Text files (HTML, CSS, JavaScript, JSON, SVG) gzip-compressed when the browser accepts it,
-    as static web hosts serve them (python -m http.server does not); the rest as they are."""
+    """As a static web host serves files: text files (HTML, CSS, JavaScript, JSON, SVG)
+    gzip-compressed when the browser accepts it, and connections kept open for the next request
+    (HTTP/1.1); python -m http.server does neither."""
     TEXT = {".html", ".css", ".js", ".json", ".svg", ".txt"}
+    protocol_version = "HTTP/1.1"
     _cache: dict = {}
 
     def do_GET(self):

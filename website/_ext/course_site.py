@@ -110,8 +110,20 @@ def size_images(app, pagename, templatename, context, doctree):
     context["body"] = _IMG.sub(sized, context["body"])
 
 
+def defer_scripts(app, pagename, templatename, context, doctree):
+    """Sphinx's own scripts (and the theme's) with `defer`: the page is shown before they run.
+    Only documentation_options.js stays as it is: the inline scripts after it use it at once."""
+    for script in context.get("script_files", []):
+        name = getattr(script, "filename", None) or ""
+        attributes = getattr(script, "attributes", None)
+        if (name and attributes is not None and "documentation_options" not in name
+                and not {"async", "defer", "type"} & set(attributes)):
+            attributes["defer"] = "defer"
+
+
 def setup(app):
     NbElementRenderer.render_image = render_image_with_alt
+    app.connect("html-page-context", defer_scripts)
     app.connect("html-page-context", name_folds_by_their_text)
     app.connect("html-page-context", describe_page)
     app.connect("html-page-context", size_images)

@@ -211,6 +211,13 @@
     return networks[spec.url];
   }
 
+  function fetchJSON(spec) {
+    return fetch(spec.url).then(function (response) {
+      if (!response.ok) throw new Error(spec.url + ": " + response.status);
+      return response.json();
+    });
+  }
+
   function fetchImage(src) {
     return new Promise(function (resolve, reject) {
       var image = new Image();
@@ -606,8 +613,9 @@
     return noisy;
   }
 
+  // keyed by the name each view's web_parts() declares
   var VIEWS = {
-    DrawnCode: {
+    code: {
       compute: function (data, nets, digit) {
         var T = data.templates;
         var code = runNetwork(nets.encoder, digit);
@@ -642,7 +650,7 @@
         }
       }
     },
-    DrawnDenoising: {
+    denoising: {
       compute: function (data, nets, digit, setting) {
         var kind = setting.kind;
         var noisy = corrupt(kind, setting.level, digit, data, data.salt_share, data.pixels);
@@ -664,7 +672,7 @@
         });
       }
     },
-    DrawnPosterior: {
+    posterior: {
       compute: function (data, nets, digit) {
         var h = runNetwork(nets.body, digit);
         var mu = runNetwork(nets.mu, h), logvar = runNetwork(nets.logvar, h);
@@ -714,7 +722,7 @@
 
   function drawingPlayer(root, data) {
     var kind = VIEWS[data.view];
-    if (!kind) return;
+    if (!kind) throw new Error(root.id + ": aew.js has no view " + JSON.stringify(data.view));
     var nets = null;                // the view's networks, fetched when it comes near the screen
     var canvas = root.querySelector("canvas.aew-canvas"), context = canvas.getContext("2d");
     var preview = root.querySelector("canvas.aew-preview"), previewContext = preview.getContext("2d");
@@ -765,12 +773,13 @@
     var load = lazily(root, data, function () {
       var names = Object.keys(data.networks);
       var wanted = names.map(function (name) { return fetchNetwork(data.networks[name]); });
-      wanted.push(fetchImage(data.background), data.sheet ? fetchImage(data.sheet) : null);
+      wanted.push(fetchImage(data.background), data.sheet ? fetchImage(data.sheet) : null, fetchJSON(data.view_data));
       return Promise.all(wanted).then(function (loaded) {
         var ready = {};
         names.forEach(function (name, n) { ready[name] = loaded[n]; });
         background = loaded[names.length];
         view.sheet = loaded[names.length + 1];
+        Object.assign(data, loaded[names.length + 2]);      // the view's own data
         nets = ready;
         pad.changed();
       });
@@ -800,6 +809,7 @@
   AEW.layersFrom = layersFrom;
   AEW.corrupt = corrupt;
   AEW.format = format;
+  AEW.views = Object.keys(VIEWS);
 
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("figure.aew"), function (root) {
