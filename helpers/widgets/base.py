@@ -21,6 +21,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
+from ..drawing import PIXEL_RANGE
 from ..models import device_of
 from ..plots import FastRedraw
 
@@ -78,7 +79,7 @@ class LatentSliders(Widget):
         """The decoder's image (28x28, values in [0, 1]) of the code (z1, z2)."""
         _check_finite(z1, z2)
         z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device_of(self.model))
-        return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
+        return self.model.decode(z).reshape(28, 28).clamp(*PIXEL_RANGE).cpu().numpy()
 
     def web_parts(self) -> dict:
         """What the website's copy of this explorer needs (website/export.py, which runs the

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..classifier import class_probabilities
 from ..corruption import NOISE_KINDS, check_noise, corrupt
-from ..drawing import CANVAS, ERASER_WIDTH, PEN_WIDTH, Stroke, prepare_digit, render_strokes
+from ..drawing import CANVAS, ERASER_WIDTH, PEN_WIDTH, PIXEL_RANGE, Stroke, prepare_digit, render_strokes
 from ..losses import mse_per_pixel
 from ..models import decode_all, device_of, encode_all, reconstruct_all
 from ..plots import FastRedraw, code_scatter
@@ -127,7 +127,7 @@ class DrawingPad(widgets.HBox):
         if self.size % 28:
             raise ValueError(f"load_digit needs a pad size that is a multiple of 28, got {self.size}")
         self.strokes, self._stroke = [], None
-        self.background = np.kron(np.clip(image, 0, 1), np.ones((self.size // 28,) * 2, np.float32))
+        self.background = np.kron(np.clip(image, *PIXEL_RANGE), np.ones((self.size // 28,) * 2, np.float32))
         self._repaint()
         self.update()
 
@@ -178,7 +178,7 @@ class DrawingPad(widgets.HBox):
 
 def _png(image) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(buffer, format="png")
+    Image.fromarray(np.round(np.clip(image, *PIXEL_RANGE) * 255).astype(np.uint8)).save(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -344,7 +344,7 @@ class DrawnCode(DrawnDigitView):
         # a code off the map is drawn on its edge (the text below gives the exact value)
         self.marker.set_offsets([np.clip(result["code"], *self.limits)])
         self.drawn.set_data(result["digit"])
-        self.recon.set_data(np.clip(result["reconstruction"], 0, 1))
+        self.recon.set_data(np.clip(result["reconstruction"], *PIXEL_RANGE))
         self.recon_title.set_text(self.TEXTS["reconstruction"].format(error=result["error"]))
         for artist, title, i in zip(self.near, self.near_titles, result["neighbours"]):
             artist.set_data(self.images[i])
@@ -396,7 +396,7 @@ class DrawnDenoising(DrawnDigitView):
         out["errors"] = {name: mse_per_pixel(out[name], x).item() for name in ("noisy", "plain AE", "DAE")}
         out["text"] = self.TEXTS["text"].format(**self._values(kind, level, out["errors"]))
         out.update(kind=kind, level=level)
-        return {k: v.reshape(28, 28).clamp(0, 1).numpy() if isinstance(v, torch.Tensor) else v
+        return {k: v.reshape(28, 28).clamp(*PIXEL_RANGE).numpy() if isinstance(v, torch.Tensor) else v
                 for k, v in out.items()}
 
     @staticmethod
