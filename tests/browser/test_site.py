@@ -130,9 +130,9 @@ def test_widgets_move_offline(site, offline, output):
                         slider.press("ArrowRight")
                     assert sb.canvas_pixels(figure) != before, f"{widget}: the digit did not move"
                     decoders += 1
-                figure.screenshot(path=str(output / f"{widget}-after.png"))
                 elif form == "drawing":
                     sb.wait_ready(figure)
+                figure.screenshot(path=str(output / f"{widget}-after.png"))
             assert not log.errors, f"{path}: console errors {log.errors[:5]}"
             assert not log.failed and not log.outside, f"{path}: {log.failed[:3]} {log.outside[:3]}"
             networks = [url for url in log.requests if url.endswith(".f16")]
