@@ -121,7 +121,39 @@ def defer_scripts(app, pagename, templatename, context, doctree):
             attributes["defer"] = "defer"
 
 
+ICON_FONT = "_static/vendor/fontawesome/webfonts/fa-solid-900.woff2"
+ICON_CSS = "_static/styles/pydata-sphinx-theme.css"
+
+
+def subset_icon_font(app, exception):
+    """The theme draws its handful of icons (search, menu, contents, light and dark, download)
+    from Font Awesome's solid font, 115 kB for about 2,000 icons: replace it in the site by the
+    icons the pages and the theme's scripts name (a few kB). An icon named nowhere in them
+    cannot appear."""
+    out = Path(app.outdir)
+    font, css = out / ICON_FONT, out / ICON_CSS
+    if exception is not None or not font.exists() or not css.exists():
+        return
+    from fontTools import subset
+    codes = {}              # .fa-name{--fa:"\f0c9"} (a rule may list aliases: .fa-a,.fa-b{...})
+    for names, code in re.findall(r'((?:\.fa-[a-z0-9-]+,?)+)\{--fa:"\\([0-9a-f]+)', css.read_text()):
+        for name in re.findall(r"fa-([a-z0-9-]+)", names):
+            codes[name] = int(code, 16)
+    texts = [p.read_text(errors="ignore") for p in out.rglob("*") if p.suffix in (".html", ".js")
+             and p.is_file() and not p.name.endswith(".min.js")]
+    used = {codes[name] for text in texts for name in re.findall(r"fa-([a-z0-9-]+)", text) if name in codes}
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    smaller = subset.Subsetter(options)
+    loaded = subset.load_font(str(font), options)
+    smaller.populate(unicodes=sorted(used))
+    smaller.subset(loaded)
+    subset.save_font(loaded, str(font), options)
+
+
 def setup(app):
+    app.connect("build-finished", subset_icon_font)
     NbElementRenderer.render_image = render_image_with_alt
     app.connect("html-page-context", defer_scripts)
     app.connect("html-page-context", name_folds_by_their_text)
