@@ -322,7 +322,7 @@ def test_drawing_form_ships_the_views_networks_in_float16(name, drawing_views, f
             assert np.array_equal(weights[-layer["out"]:], module.bias.detach().numpy().astype(np.float16))
     # the view's words are its Python templates, and the preparation's constants Python's
     assert data["templates"] == type(view).TEXTS
-    assert {k: data["pad"][k] for k in ("box", "frame", "threshold")} == {k: PREP[k] for k in ("box", "frame", "threshold")}
+    assert {k: data["pad"][k] for k in PREP} == PREP
     assert data["pad"]["buttons"] == view.pad.labels() and data["pixels"] == list(drawing.PIXEL_RANGE)
     # the pad: as in the notebook, with the digit it holds and the example drawings
     assert data["pad"]["size"] == view.pad.size and data["pad"]["pen"] == view.pad.pen_width

@@ -116,9 +116,10 @@ DECODER_LAYERS = {"Linear", "ReLU", "Sigmoid", "Tanh", "Identity"}
 # templates: aew.js fills them in.
 WORDS = {
     "loading": "Loading the network's weights ({size}) ...",
-    "failed": "This widget could not load its network ({error}). The website must be served, "
-              "not opened from a folder: run python3 -m http.server --directory build/site "
-              "and open http://127.0.0.1:8000/ (see README, The course as a website).",
+    "failed": "This widget could not load its network ({error}).",
+    "file": "The website must be served, not opened from a folder: run python3 -m http.server "
+            "--directory build/site and open http://127.0.0.1:8000/ (see README, The course as a "
+            "website).",
     "decoded": "{alt} The digit decoded from {caption}.",
     "now": "{alt} Now: {text}.",
     "preview": "The 28 by 28 digit the models see: {what}",
@@ -763,7 +764,7 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
                 "buttons": pad.labels(),
                 # helpers.drawing.prepare_digit's constants, for the page's port of it
                 "box": course_drawing.BOX, "frame": course_drawing.FRAME,
-                "threshold": course_drawing.INK_THRESHOLD,
+                "threshold": course_drawing.INK_THRESHOLD, "pixels": list(course_drawing.PIXEL_RANGE),
                 "examples": [{"name": k, "strokes": [{"points": [list(map(float, p)) for p in s.points],
                                                       "width": s.width, "erase": s.erase} for s in v]}
                              for k, v in EXAMPLES.items()]},

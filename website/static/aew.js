@@ -242,7 +242,8 @@
         return value;
       }, function (error) {
         root.setAttribute("data-aew-state", "failed");
-        status.textContent = format(data.words.failed, { error: error.message });
+        status.textContent = format(data.words.failed, { error: error.message }) +
+          (location.protocol === "file:" ? " " + data.words.file : "");
         return null;
       });
       return promise;
