@@ -145,6 +145,12 @@ def build_pages(course: Path, folders: Folders, strict: bool = True) -> None:
             "-D", f"html_extra_path={folders.extra}", str(folders.source), str(folders.site)]
     if build_main((["-W", "--keep-going"] if strict else []) + args) != 0:
         raise SystemExit("Sphinx failed: see the messages above. The previous site is left as it was.")
+    # The page's download button offers the notebook as the course ships it (no outputs, a tenth
+    # of the size): the outputs are on the page, and a downloaded notebook is run in JupyterLab.
+    for copy in (folders.site / "_sources" / "notebooks").glob("*.ipynb"):
+        original = course / "notebooks" / copy.name
+        if original.exists():
+            shutil.copy(original, copy)
 
 
 def remove_stale(build: Path) -> None:

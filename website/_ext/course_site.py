@@ -112,12 +112,13 @@ def size_images(app, pagename, templatename, context, doctree):
 
 def defer_scripts(app, pagename, templatename, context, doctree):
     """Sphinx's own scripts (and the theme's) with `defer`: the page is shown before they run.
-    Only documentation_options.js stays as it is: the inline scripts after it use it at once."""
+    documentation_options.js and doctools.js (a few kB) stay as they are: inline scripts of the
+    pages (and of the search page) use them at once."""
     for script in context.get("script_files", []):
         name = getattr(script, "filename", None) or ""
         attributes = getattr(script, "attributes", None)
         if (name and attributes is not None and "documentation_options" not in name
-                and not {"async", "defer", "type"} & set(attributes)):
+                and "doctools" not in name and not {"async", "defer", "type"} & set(attributes)):
             attributes["defer"] = "defer"
 
 
