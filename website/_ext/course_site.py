@@ -153,8 +153,20 @@ def subset_icon_font(app, exception):
     subset.save_font(loaded, str(font), options)
 
 
+def drop_unused_assets(app, exception):
+    """The theme's files no page loads: its icon script (left out of the pages, see
+    _templates/static/webpack-macros.html) and the source maps of its scripts and styles (for
+    the theme's developers' browser tools): 5 MB of the site."""
+    if exception is not None:
+        return
+    static = Path(app.outdir) / "_static"
+    for path in {*static.glob("scripts/fontawesome.js*"), *static.rglob("*.map")}:
+        path.unlink(missing_ok=True)
+
+
 def setup(app):
     app.connect("build-finished", subset_icon_font)
+    app.connect("build-finished", drop_unused_assets)
     NbElementRenderer.render_image = render_image_with_alt
     app.connect("html-page-context", defer_scripts)
     app.connect("html-page-context", name_folds_by_their_text)
