@@ -66,10 +66,13 @@ def page_description(doctree) -> str:
 
 
 def describe_page(app, pagename, templatename, context, doctree):
-    """<meta name="description"> from the page's learning goals."""
+    """<meta name="description"> from the page's learning goals; Sphinx's own pages (the index,
+    the search page) say what they are."""
     if doctree is None:
-        return
-    description = page_description(doctree)
+        description = f"{context.get('title') or pagename}: {app.config.html_title}, an interactive " \
+                      f"course from the plain autoencoder to the variational autoencoder."
+    else:
+        description = page_description(doctree)
     if description:
         context["metatags"] = context.get("metatags", "") + \
             f'\n<meta name="description" content="{html.escape(description)}" />'
