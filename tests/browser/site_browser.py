@@ -189,7 +189,8 @@ def maths_state(page) -> dict:
                                          m.querySelector('.katex math') && !m.querySelector('.katex-error')).length;
       const article = document.querySelector('article') || document.body;
       const copy = article.cloneNode(true);
-      copy.querySelectorAll('pre, code, script, .highlight').forEach(n => n.remove());
+      // KaTeX's MathML keeps the TeX source as an annotation, for screen readers and copying
+      copy.querySelectorAll('pre, code, script, .highlight, annotation').forEach(n => n.remove());
       const text = copy.textContent;
       const raw = ['$$', '\\\\[', '\\\\(', '\\\\frac', '\\\\mathbb'].filter(s => text.includes(s));
       return {maths: maths.length, rendered: rendered, raw: raw};
