@@ -5,6 +5,7 @@ warning, a closed terminal or a kill -9 leave the previous site as it was; a not
 raises is named in one line before its traceback; MPLBACKEND=Agg does not stop the build."""
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +71,8 @@ def leftovers(course: Path) -> list:
 def built(tmp_path_factory):
     """A tiny course built once, with MPLBACKEND=Agg in the environment (usual on servers,
     where it crashed the build): its figure is on the page, with its text alternative."""
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed: `make site` needs it (KaTeX typesets the maths)")
     if not (KATEX / "package.json").exists():
         pytest.fail("KaTeX is missing: run `npm ci --prefix website` (make site does)", pytrace=False)
     course = make_course(tmp_path_factory.mktemp("course"), notebook())
