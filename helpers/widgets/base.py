@@ -10,6 +10,9 @@ first picture. So every widget has, for code, tests and the site build alike:
     widget.show(...)  compute for these values and draw; the controls call it through `update`,
                       tests call it directly
     widget.last       what the last `show` computed (when the widget keeps it)
+    widget.web_parts() only the widgets the website runs live (the latent explorers here, the
+                      drawing views): what the page needs, for website/export.py; the others
+                      are played back there from their `controls` and `picture`
 
 Each control is also an attribute of its own name (`explorer.z1`, `browser.page`).
 """
