@@ -41,7 +41,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter/autoencoders-course.
 # JupyterLab on 127.0.0.1 with a fresh random token, kept off the command line; the script
 # prints the full link that logs in once the server answers (see tools/lab.py).
 lab: install
-	$(PY) -I tools/lab.py --port=$(PORT) --notebook-dir=$(NOTEBOOK_DIR) $(LAB_ARGS)
+	$(PY) -I tools/lab.py --port="$(PORT)" --notebook-dir="$(NOTEBOOK_DIR)" $(LAB_ARGS)
 
 test: install
 	$(PY) -m pytest
