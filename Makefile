@@ -69,9 +69,9 @@ hub: install-hub $(if $(STUDENT_EDITION),,student)
 	$(VENV)/bin/jupyterhub -f hub/jupyterhub_config.py
 
 # JupyterLab on 127.0.0.1 with a fresh random token, kept off the command line; the script
-# prints the full link that logs in once the server answers (see helpers/lab.py).
+# prints the full link that logs in once the server answers (see tools/lab.py).
 lab: install
-	$(PY) -I helpers/lab.py --port=$(PORT) --notebook-dir=$(NOTEBOOK_DIR) $(LAB_ARGS)
+	$(PY) -I tools/lab.py --port="$(PORT)" --notebook-dir="$(NOTEBOOK_DIR)" $(LAB_ARGS)
 
 test: install
 	$(PY) -m pytest
@@ -86,8 +86,13 @@ pack: install
 unpack: install
 	$(PY) tools/pack.py unpack "$(PACK)" $(if $(CACHE),--cache "$(CACHE)")
 
-site: install
+site: install website/node_modules/.package-lock.json
 	$(PY) -m website.build
+
+# KaTeX, which writes the website's maths into its pages (website/package.json): Node.js and npm
+website/node_modules/.package-lock.json: website/package.json website/package-lock.json
+	@command -v npm >/dev/null || { echo "make site needs Node.js and npm (Debian: apt-get install nodejs npm): KaTeX renders the maths"; exit 1; }
+	npm ci --prefix website --no-audit --no-fund
 
 student: install
 	$(PY) tools/student.py
