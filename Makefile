@@ -11,6 +11,9 @@
 #                  (build/autoencoders-models-<version>.zip, or PACK=file) for students
 #   make unpack PACK=file   check a pack, then install its models into the cache (tools/pack.py);
 #                  CACHE=folder installs into that folder (a class server's shared, read-only one)
+#   make hub       (as root) JupyterHub for a class on this machine, on 127.0.0.1:8000: the
+#                  students' group, a CPU and memory share each, the student edition copied
+#                  into each home, the shared model folder (hub/jupyterhub_config.py)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -27,7 +30,17 @@ NOTEBOOK_DIR ?= notebooks
 # JupyterLab reads setting defaults from here: the course's key for the slideshow (Alt+R).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
-.PHONY: install lab test models pack unpack site benchmarks clean-cache student slides
+# make hub's settings; empty means hub/jupyterhub_config.py's default, e.g.
+#   sudo make hub HUB_CPU=2 HUB_MEMORY=3G SHARED_CACHE=/srv/autoencoders/models
+HUB_PORT ?=
+HUB_GROUP ?=
+HUB_ADMINS ?=
+HUB_CPU ?=
+HUB_MEMORY ?=
+STUDENT_EDITION ?=
+SHARED_CACHE ?=
+
+.PHONY: install install-hub hub lab test models pack unpack site benchmarks clean-cache student slides
 
 install: $(VENV)/.installed
 
@@ -37,6 +50,23 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter/autoencoders-course.
 	mkdir -p $(LAB_OVERRIDES)
 	cp jupyter/autoencoders-course.json $(LAB_OVERRIDES)/
 	touch $@
+
+# What the hub adds: JupyterHub in .venv, its proxy from npm in hub/node_modules
+install-hub: $(VENV)/.installed-hub
+
+$(VENV)/.installed-hub: $(VENV)/.installed hub/requirements.txt hub/package-lock.json
+	$(PY) -m pip install -r hub/requirements.txt
+	npm ci --prefix hub --no-audit --no-fund
+	touch $@
+
+# Without STUDENT_EDITION, the student edition is made first (make student)
+hub: install-hub $(if $(STUDENT_EDITION),,student)
+	$(if $(HUB_PORT),AE_HUB_PORT=$(HUB_PORT)) $(if $(HUB_GROUP),AE_HUB_GROUP=$(HUB_GROUP)) \
+	$(if $(HUB_ADMINS),AE_HUB_ADMINS=$(HUB_ADMINS)) $(if $(HUB_CPU),AE_HUB_CPU=$(HUB_CPU)) \
+	$(if $(HUB_MEMORY),AE_HUB_MEMORY=$(HUB_MEMORY)) \
+	$(if $(STUDENT_EDITION),AE_HUB_STUDENT_EDITION=$(STUDENT_EDITION)) \
+	$(if $(SHARED_CACHE),AE_SHARED_CACHE_DIR=$(SHARED_CACHE)) \
+	$(VENV)/bin/jupyterhub -f hub/jupyterhub_config.py
 
 # JupyterLab on 127.0.0.1 with a fresh random token, kept off the command line; the script
 # prints the full link that logs in once the server answers (see tools/lab.py).

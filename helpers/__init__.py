@@ -39,10 +39,15 @@ Not here: what `make lab` runs is tools/lab.py, and what builds the website is w
 (export.py turns the widgets into web forms, from what each widget declares; nothing in
 helpers/ writes HTML or imports from website/).
 
-Importing the package imports none of them: `from helpers import train` loads train and what it
-needs, so `import helpers.train` does not pull in ipywidgets.
+Importing the package sizes the CPU thread pools to the kernel's share of the CPU (threads.py:
+CPU_LIMIT, the cgroup quota, the affinity) and imports none of the modules above: `from helpers
+import train` loads train and what it needs, so `import helpers.train` does not pull in ipywidgets.
 """
 import importlib
+
+from .threads import limit_threads
+
+limit_threads()
 
 MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "fingerprint",
            "timing", "evaluate", "plots", "widgets", "checks", "errors", "drawing", "corruption",
