@@ -30,3 +30,14 @@ def tiny_data():
                      x_test=torch.rand(50, 784, generator=g),
                      y_test=torch.arange(50) % 10,
                      source="subset", description="random test images")
+
+
+@pytest.fixture(scope="session")
+def student_edition(tmp_path_factory):
+    """The student edition, made once for every test by nbgrader's generate step
+    (tools/assignments.py, what `make assignments` runs) into a course folder of the tests' own:
+    (the course folder, the folder of student notebooks)."""
+    from tools import assignments
+    root = tmp_path_factory.mktemp("course")
+    assignments.generate(course=root / "course", student=root / "student")
+    return root / "course", root / "student"

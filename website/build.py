@@ -11,6 +11,7 @@
     python -m website.build                 # everything
     python -m website.build --only 01,06    # some notebooks (quicker, for work on the site)
     python -m website.build --no-execute    # rebuild the pages from the last executed copies
+    python -m website.build --edition student   # without the exercises' solutions, in build/site-student/
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+
+from tools.assignments import student_source
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "build" / "site-src"        # the executed copies and the widgets' files
@@ -63,11 +66,16 @@ def execute(path: Path, page: str, timeout: int = 900) -> nbformat.NotebookNode:
     return nb
 
 
-def prepare(nb: nbformat.NotebookNode, page: str) -> nbformat.NotebookNode:
-    """The executed notebook as the website shows it."""
+def prepare(nb: nbformat.NotebookNode, page: str, edition: str = "instructor") -> nbformat.NotebookNode:
+    """The executed notebook as the website shows it. The student edition shows the exercises'
+    answer and check cells as students get them (tools/assignments.py), without their outputs."""
     nb.metadata.pop("widgets", None)       # ipywidgets' saved state: no use without a kernel
     for cell in nb.cells:
         if cell.cell_type != "code":
+            continue
+        if edition == "student" and "nbgrader" in cell.metadata:
+            cell.source, cell.outputs = student_source(cell.source), []
+            cell.metadata.pop("tags", None)
             continue
         tags = cell.metadata.get("tags", [])
         if "solution" in tags:
@@ -103,12 +111,23 @@ def build_pages(strict: bool = True) -> None:
     shutil.rmtree(OUT / ".doctrees", ignore_errors=True)
 
 
+def use_edition(edition: str) -> None:
+    """The student edition is built in folders of its own, beside the instructor's."""
+    global SOURCE, OUT, EXTRA, MARKUP
+    if edition == "student":
+        SOURCE, OUT = ROOT / "build" / "site-student-src", ROOT / "build" / "site-student"
+        EXTRA, MARKUP = SOURCE / "_extra", SOURCE / "_widgets"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated notebook numbers, e.g. 01,06")
     parser.add_argument("--no-execute", action="store_true",
                         help="reuse the executed copies in build/site-src/")
+    parser.add_argument("--edition", choices=("instructor", "student"), default="instructor",
+                        help="student: without the exercises' solutions (build/site-student/)")
     args = parser.parse_args(argv)
+    use_edition(args.edition)
     started = time.perf_counter()
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
@@ -126,7 +145,7 @@ def main(argv=None) -> None:
             shutil.rmtree(MARKUP / page, ignore_errors=True)
             began = time.perf_counter()
             print(f"executing {path.name} ...", flush=True)
-            nb = prepare(execute(path, page), page)
+            nb = prepare(execute(path, page), page, args.edition)
             nbformat.write(nb, SOURCE / "notebooks" / path.name)
             timings[page] = time.perf_counter() - began
             forms = json.loads((MARKUP / page / "widgets.json").read_text())
