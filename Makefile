@@ -34,6 +34,8 @@ EDITION ?= instructor
 SUBMISSIONS ?=
 ASSIGNMENT ?=
 TIMEOUT ?= 60
+NBGRADER_SERVER_EXTENSIONS := $(addprefix nbgrader.server_extensions.,formgrader assignment_list \
+	course_list validate_assignment)
 # JupyterLab reads setting defaults from here: the course's key for the slideshow (Alt+R).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
@@ -47,6 +49,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter/autoencoders-course.
 	$(PY) -m pip install -r requirements.txt
 	mkdir -p $(LAB_OVERRIDES)
 	cp jupyter/autoencoders-course.json $(LAB_OVERRIDES)/
+	# nbgrader is used from make (assignments, grade); its JupyterLab parts (assignment list,
+	# formgrader, course list, validate button) expect a JupyterHub exchange the course has not
+	# got, so the course's JupyterLab leaves them off (`jupyter ... enable` turns them on)
+	$(VENV)/bin/jupyter server extension disable --sys-prefix $(NBGRADER_SERVER_EXTENSIONS) >/dev/null
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null
 	touch $@
 
 # JupyterLab on 127.0.0.1 with a fresh random token, kept off the command line; the script
