@@ -25,6 +25,14 @@ release/ (the student edition, one folder per assignment), submitted/, autograde
 the gradebook database gradebook.db and nbgrader_config.py (so `nbgrader` commands work there
 too). build/student/notebooks/ holds the student edition again, all notebooks in one folder:
 what students get, and what `make lab NOTEBOOK_DIR=build/student/notebooks` opens.
+
+`grade` accepts, in the folder it is given, <student>_<notebook>.ipynb files, one folder per
+student (<student>/<notebook>.ipynb), or nbgrader's layout (<student>/<notebook>/<notebook>.ipynb).
+Which assignment a notebook belongs to is read from its nbgrader cells. nbgrader restores the
+check cells, runs each notebook in a fresh kernel (a cell is interrupted after `--timeout`
+seconds) and scores it; the scores, the reason for each lost point, and why a file was not graded
+go to course/grades.csv, feedback pages to course/feedback/<student>/. The students' code runs with
+the rights of whoever grades.
 """
 from __future__ import annotations
 
@@ -306,38 +314,56 @@ def grade(submissions: Path, course: Path = COURSE, assignment: str | None = Non
     if not submissions.is_dir():
         raise ValueError(f"{submissions} is not a folder of submissions")
     api = nbgrader_api(course, timeout)
-    results = []
+    results, first_file = [], {}
     for student, path, said in find_submissions(submissions, list(known)):
-        graded = Graded(student, str(path.relative_to(submissions)))
+        graded = Graded(student, str(path.relative_to(submissions)), said)
         results.append(graded)
-        nb, problem = read_notebook(path)
-        if problem:
-            graded.reasons.append(problem)
-            graded.assignment = said
-            continue
-        ids = {c.metadata["nbgrader"].get("grade_id") for c in nb.cells if "nbgrader" in c.metadata}
-        its = max(known, key=lambda a: len(known[a] & ids))
-        if not known[its] & ids:
-            graded.assignment = said
-            graded.reasons.append("not a notebook of this course's assignments (none of its "
-                                  "exercise cells is there): not graded")
-            continue
-        if said and said != its:
-            graded.assignment = said
-            graded.reasons.append(f"its name says {said}, but it is a notebook of {its}: not graded")
-            continue
-        graded.assignment = its
-        if assignment and its != assignment:
-            graded.reasons.append(f"a notebook of {its}, not of {assignment}: not graded")
-            continue
-        autograde(api, course, graded, nb, timeout)
+        try:
+            nb = accept(graded, path, known, assignment)
+            if nb is None:
+                continue
+            earlier = first_file.setdefault((student, graded.assignment), graded.file)
+            if earlier != graded.file:
+                graded.reasons.append(f"a second notebook of {graded.assignment} from {student}: "
+                                      f"it replaces {earlier} in the gradebook")
+            autograde(api, course, graded, nb, timeout)
+        except Exception as err:          # whatever a file holds, the others are still graded
+            graded.reasons.append(f"could not be graded ({type(err).__name__}: {err})")
     maxima = max_scores(course)
     for graded in results:
         graded.max_score = maxima.get(graded.assignment)
-        if graded.reasons and not graded.feedback:
+        if not graded.exercises and not graded.feedback:        # not graded: say why
             graded.feedback = write_refusal(course, graded)
     write_csv(course / "grades.csv", results)
     return results
+
+
+def accept(graded: Graded, path: Path, known: dict, assignment: str | None):
+    """The notebook to grade, or None with the reason it is not graded in `graded`. Which
+    assignment a notebook belongs to is read from its nbgrader cells, whatever its name."""
+    nb, problem = read_notebook(path)
+    if problem:
+        graded.reasons.append(problem)
+        return None
+    ids = {c.metadata["nbgrader"].get("grade_id") for c in nb.cells
+           if isinstance(c.metadata.get("nbgrader"), dict)}
+    its = max(known, key=lambda a: len(known[a] & ids))
+    said = graded.assignment
+    if not known[its] & ids:
+        graded.reasons.append(
+            "its exercise cells carry no nbgrader data (saved by a program that drops it? send "
+            "the notebook as JupyterLab saves it): not graded" if said else
+            "not a notebook of this course's assignments (none of its exercise cells is there): "
+            "not graded")
+        return None
+    if said and said != its:
+        graded.reasons.append(f"its name says {said}, but it is a notebook of {its}: not graded")
+        return None
+    graded.assignment = its
+    if assignment and its != assignment:
+        graded.reasons.append(f"a notebook of {its}, not of {assignment}: not graded")
+        return None
+    return nb
 
 
 def read_notebook(path: Path):
