@@ -72,7 +72,21 @@ def use_course_style(style: str | None = None) -> str:
         raise ValueError(f"{where} must be one of {sorted(STYLES)}, got {name!r}")
     plt.rcParams.update(STYLES[name]["rc"])
     _active = name
+    _figures_in_the_notebook()
     return name
+
+
+def _figures_in_the_notebook() -> None:
+    """Inside a notebook's kernel, show figures in the notebook even when the environment
+    variable MPLBACKEND names a backend that draws nowhere (Agg, usual on servers and hubs),
+    which the kernel would otherwise keep: every plt.show() would show nothing."""
+    import sys
+    if "ipykernel" not in sys.modules:
+        return
+    from IPython import get_ipython
+    ip = get_ipython()
+    if ip is not None and hasattr(ip, "kernel") and "inline" not in plt.get_backend():
+        ip.run_line_magic("matplotlib", "inline")
 
 
 def _scale(what: str) -> float:

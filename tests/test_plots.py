@@ -154,3 +154,28 @@ def test_label_column_keeps_names_apart_even_for_points_on_top_of_each_other():
     assert max(heights) <= 1.0 + 1e-9
     assert all(t.xyann[0] > 1 for t in ax.texts)           # right of the axes, outside the data
     plt.close(fig)
+
+
+def test_figures_show_in_a_notebook_even_when_mplbackend_is_agg(tmp_path, monkeypatch):
+    """MPLBACKEND=Agg in the environment (servers, hubs): a kernel keeps that backend, and every
+    plt.show() showed nothing; after the setup cell's use_course_style the figures appear."""
+    import sys
+
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    class Kernel(KernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            return [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
+
+    def figures(setup: str) -> int:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup), nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")])
+        NotebookClient(nb, timeout=300, kernel_manager_class=Kernel,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        return sum("image/png" in out.get("data", {}) for out in nb.cells[1].outputs)
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")         # the kernels inherit it
+    assert figures("import matplotlib") == 0, "the fault this guards against: Agg shows nothing"
+    assert figures("from helpers import plots\nplots.use_course_style()") == 1
