@@ -118,17 +118,23 @@ def mark(nb) -> bool:
     return changed
 
 
-def without_regions(source: str, begin: str, end: str) -> str:
-    """`source` with the lines from each `begin` line to its `end` line left out."""
-    kept, inside = [], False
+def split_regions(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
+    """The lines of `source` outside and inside its regions (from each `begin` line to its `end`
+    line; the marker lines themselves in neither)."""
+    outside, inside, within = [], [], False
     for line in source.split("\n"):
         if begin in line:
-            inside = True
+            within = True
         elif end in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
+            within = False
+        else:
+            (inside if within else outside).append(line)
+    return outside, inside
+
+
+def without_regions(source: str, begin: str, end: str) -> str:
+    """`source` with the lines from each `begin` line to its `end` line left out."""
+    return "\n".join(split_regions(source, begin, end)[0])
 
 
 def student_source(source: str) -> str:
@@ -140,15 +146,7 @@ def student_source(source: str) -> str:
 
 def solution_lines(source: str) -> list[str]:
     """The lines inside the solution regions of a cell."""
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if SOLUTION_BEGIN in line:
-            inside = True
-        elif SOLUTION_END in line:
-            inside = False
-        elif inside:
-            lines.append(line)
-    return lines
+    return split_regions(source, SOLUTION_BEGIN, SOLUTION_END)[1]
 
 
 # --- nbgrader's configuration ---------------------------------------------------------------
