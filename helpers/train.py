@@ -58,7 +58,7 @@ def fit(model: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor | N
     pass may be cut short), so that runs on different amounts of data take the same number of
     steps. schedule=None keeps the learning rate at `lr`; "cosine" lowers it along half a
     cosine from `lr` to 0 over the epochs, which lets a model settle into the bottom of a
-    minimum. The batches' order comes from `shuffle`, a torch.Generator (by default a new one
+    minimum (Loshchilov and Hutter 2017, SGDR, without the restarts). The batches' order comes from `shuffle`, a torch.Generator (by default a new one
     seeded with `seed`): the same order every run.
 
     Returns the history: {"train_loss": [mean over each epoch], "val_loss": [after each epoch]}

@@ -67,7 +67,7 @@ def test_the_notebooks_a_recipe_names_are_those_that_use_it():
 
 def test_a_recipe_describes_its_architecture_and_training():
     text = recipes.DEEP_AE_2D.describe()
-    for fact in ("784-1000-500-250-2", "MSE per pixel", "learning rate 0.001", "batch 128", "25 epochs over 4,000"):
+    for fact in ("784-1000-500-250-2", "MSE per pixel", "learning rate 0.002", "batch 64", "30 epochs over 4,000"):
         assert fact in text
     assert str(recipes.DEEP_AE_2D) == text
 

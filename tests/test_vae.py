@@ -1,11 +1,12 @@
 """helpers.vae, helpers.gaussians, helpers.classifier and the widgets of notebooks 06-07."""
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import cache, classifier, divergences, gaussians, losses, recipes, vae, widgets
+from helpers import cache, classifier, divergences, gaussians, losses, models, recipes, vae, widgets
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,145 @@ def test_vae_loss_is_the_mean_over_images_of_the_negative_elbo(vae2):
     torch.manual_seed(1)
     assert vae.vae_loss(vae2, x).item() == pytest.approx(per_image.mean().item(), rel=1e-6)
     assert per_image.shape == (6,)
+
+
+# --- the ingredients for few digits (issue 28) -----------------------------------------------
+
+def test_input_dropout_acts_on_the_encoders_pixels_in_training_only():
+    torch.manual_seed(0)
+    plain = vae.VAE([784, 16, 2])
+    torch.manual_seed(0)
+    dropped = vae.VAE([784, 16, 2], input_dropout=0.5)
+    assert dropped.state_dict().keys() == plain.state_dict().keys(), "dropout adds no weights"
+    assert all(torch.equal(a, b) for a, b in zip(dropped.state_dict().values(), plain.state_dict().values()))
+    x = torch.rand(8, 784, generator=torch.Generator().manual_seed(1))
+    dropped.train()
+    torch.manual_seed(2)
+    mu, logvar = dropped.encode(x)
+    torch.manual_seed(2)
+    kept = torch.nn.functional.dropout(x, 0.5, training=True)     # the same draws: the mask used
+    assert ((kept == 0) | torch.isclose(kept, 2 * x)).all() and 0.3 < (kept == 0).float().mean() < 0.7
+    h = plain.encoder(kept)
+    assert torch.allclose(mu, plain.fc_mu(h)) and torch.allclose(logvar, plain.fc_logvar(h))
+    dropped.eval()
+    assert all(torch.equal(a, b) for a, b in zip(dropped.encode(x), plain.encode(x)))
+    for bad in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="input_dropout"):
+            vae.VAE([784, 16, 2], input_dropout=bad)
+
+
+def test_output_bias_starts_the_decoder_at_the_mean_training_image():
+    x = torch.rand(50, 784, generator=torch.Generator().manual_seed(0)) ** 3
+    x[:, :10] = 0                                          # a black border: clipped, so finite
+    mean = x.mean(0).clamp(1e-3, 1 - 1e-3)
+    torch.manual_seed(0)
+    for model in (vae.VAE([784, 16, 2]), models.Autoencoder([784, 16, 2])):
+        models.set_output_bias_to_mean_pixel(model, x)
+        last = model.decoder[-2]
+        assert torch.allclose(torch.sigmoid(last.bias), mean, atol=1e-6)
+        with torch.no_grad():
+            last.weight.zero_()                            # the code no longer matters:
+            x_hat = model.decode(torch.randn(3, 2))        # every image is the mean image
+        assert torch.allclose(x_hat, mean.expand(3, -1), atol=1e-6)
+    with pytest.raises(ValueError, match="sigmoid"):       # a logit means nothing to a linear output
+        models.set_output_bias_to_mean_pixel(models.Autoencoder([784, 8], out_activation=None), x)
+    with pytest.raises(ValueError, match="mean_pixel_bias"):
+        recipes.AutoencoderRecipe(name="t", title="t", notebook="01", sizes=(784, 8),
+                                  out_activation=None, mean_pixel_bias=True)
+
+
+def test_random_shift_moves_each_image_by_at_most_max_shift_pixels():
+    g = torch.Generator().manual_seed(0)
+    images = torch.zeros(200, 28, 28)
+    images[:, 10:18, 12:15] = torch.rand(200, 8, 3, generator=g)       # ink away from the border
+    x = images.reshape(200, 784)
+    moved = vae.random_shift(x, 1, torch.Generator().manual_seed(1)).reshape(200, 28, 28)
+    offsets = set()
+    for before, after in zip(images, moved):
+        match = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                 if torch.equal(torch.roll(before, (dy, dx), (0, 1)), after)]
+        assert len(match) == 1, "each image is its original moved by one offset"
+        offsets.add(match[0])
+    assert len(offsets) == 9, "all nine offsets occur"
+    again = vae.random_shift(x, 1, torch.Generator().manual_seed(1))
+    assert torch.equal(again, moved.reshape(200, 784))
+    edge = torch.zeros(1, 784)
+    edge[0, 0] = 1.0                                       # ink in the corner is not wrapped around
+    assert vae.random_shift(edge.repeat(50, 1), 1, g).sum() < 50
+    assert torch.equal(vae.random_shift(x, 0, g), x)
+    with pytest.raises(ValueError, match="square"):
+        vae.random_shift(torch.rand(2, 780), 1)
+
+
+def test_kl_weight_rises_to_beta_over_the_warm_up():
+    assert [vae.kl_weight(step, 3) for step in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert vae.kl_weight(0, 0, beta=4.0) == 4.0 and vae.kl_weight(1, 3, beta=4.0) == 2.0
+
+
+def test_training_loss_warms_up_shifts_in_training_and_is_the_negative_elbo_otherwise():
+    x = torch.rand(6, 784, generator=torch.Generator().manual_seed(0))
+    model = vae.VAE([784, 16, 2])
+
+    def by_hand(weight, images, seed):
+        torch.manual_seed(seed)
+        x_hat, mu, logvar = model(images)
+        return (losses.bernoulli_nll_per_image(x_hat, images)
+                + weight * divergences.kl_to_standard_normal(mu, logvar)).mean()
+
+    loss_fn = vae.training_loss(beta=2.0, warmup_steps=1, max_shift=1, seed=5)
+    model.train()
+    shifts = torch.Generator().manual_seed(5)
+    for weight in (1.0, 2.0, 2.0):                          # beta * 1/2, then beta
+        torch.manual_seed(7)
+        loss = loss_fn(model, x)
+        assert loss.item() == pytest.approx(by_hand(weight, vae.random_shift(x, 1, shifts), 7).item(), rel=1e-6)
+    model.eval()
+    torch.manual_seed(8)
+    assert loss_fn(model, x).item() == pytest.approx(by_hand(2.0, x, 8).item(), rel=1e-6)
+    plain = vae.training_loss()                             # the defaults: vae_loss itself
+    model.train()
+    torch.manual_seed(9)
+    first = plain(model, x)
+    torch.manual_seed(9)
+    assert torch.equal(first, vae.vae_loss(model, x))
+
+
+def test_a_vae_recipe_with_the_ingredients_off_trains_as_vae_loss_in_fit(cache_dir, tiny_data):
+    """The new fields at their defaults: the same weights as before they existed."""
+    from helpers.train import fit, set_seed
+    recipe = recipes.VAERecipe(name="tiny-vae", title="tiny VAE", notebook="06", sizes=(784, 8, 2),
+                               subset_epochs=1)
+    model, _ = cache.train_or_load(recipe, tiny_data, verbose=False)
+    set_seed(0)
+    by_hand = vae.VAE([784, 8, 2])
+    fit(by_hand, tiny_data.x_train, loss_fn=vae.vae_loss, x_val=tiny_data.x_test, epochs=20,
+        batch_size=128, lr=1e-3, seed=0, progress=False)
+    for a, b in zip(model.state_dict().values(), by_hand.state_dict().values()):
+        assert torch.equal(a.cpu(), b.cpu())
+
+
+def test_a_vae_recipe_with_every_ingredient(cache_dir, tiny_data):
+    plain = recipes.VAERecipe(name="tiny-vae", title="tiny VAE", notebook="06", sizes=(784, 8, 8, 2),
+                              subset_epochs=1, batch_size=64)
+    recipe = dataclasses.replace(plain, schedule="cosine", input_dropout=0.2, mean_pixel_bias=True,
+                                 kl_warmup=1, max_shift=1)
+    assert recipe.warmup_steps(tiny_data) == 20 * 4 and plain.warmup_steps(tiny_data) == 0
+    assert recipe.warmup_steps() == 63, "one pass over the 4,000-digit subset in batches of 64"
+    text = recipe.describe(tiny_data)
+    for fact in ("20% of the encoder's input pixels dropped", "logit of the mean training pixel",
+                 "KL weight rises from 0 to 1 over the first 20 epochs", "up to 1 pixel", "cosine"):
+        assert fact in text
+    model, history = cache.train_or_load(recipe, tiny_data, verbose=False)
+    assert len(history["val_loss"]) == 20 and all(math.isfinite(v) for v in history["val_loss"])
+    assert model.config["input_dropout"] == 0.2 and not model.training
+    cache.train_or_load(plain, tiny_data, verbose=False)
+    assert len(list(cache_dir.glob("tiny-vae-*.pt"))) == 2, "each setting is its own model"
+    again, _ = cache.train_or_load(recipe, tiny_data, verbose=False)
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    for bad in (dict(kl_warmup=-1), dict(max_shift=0.5), dict(input_dropout=1.0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            dataclasses.replace(plain, **bad)
 
 
 def test_kl_gaussians_matches_torch_and_the_diagonal_case():
