@@ -9,6 +9,9 @@ the alt text on to the image node. A hand-written alt in the cell's metadata
 import html
 import posixpath
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from docutils import nodes
@@ -167,9 +170,35 @@ def drop_unused_assets(app, exception):
         path.unlink(missing_ok=True)
 
 
+PURGECSS = Path(__file__).resolve().parents[1] / "node_modules" / "purgecss" / "bin" / "purgecss.js"
+PURGECSS_CONFIG = Path(__file__).resolve().parents[1] / "purgecss.config.js"
+
+
+def purge_unused_css(app, exception):
+    """Every stylesheet of the site without the rules no page uses (PurgeCSS, website/
+    purgecss.config.js says what it scans): the theme's stylesheet is Bootstrap's and its own,
+    0.38 MB of which the pages use a fifth. A phone parses and matches every rule it is sent
+    before it shows the page, on every page."""
+    if exception is not None:
+        return
+    if not PURGECSS.exists():
+        raise RuntimeError(f"PurgeCSS is missing ({PURGECSS}): `make site` installs it with "
+                           f"`npm ci --prefix website` (needs Node.js and npm)")
+    out = Path(app.outdir)
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(["node", str(PURGECSS), "--config", str(PURGECSS_CONFIG), "--output", folder,
+                               "--preserve-paths"], cwd=out, capture_output=True, text=True)
+        purged = [p for p in Path(folder).rglob("*.css")]
+        if done.returncode != 0 or not purged:
+            raise RuntimeError(f"PurgeCSS failed: {done.stderr[-2000:]}")
+        for path in purged:
+            shutil.copyfile(path, out / path.relative_to(folder))
+
+
 def setup(app):
     app.connect("build-finished", subset_icon_font)
     app.connect("build-finished", drop_unused_assets)
+    app.connect("build-finished", purge_unused_css)
     NbElementRenderer.render_image = render_image_with_alt
     app.connect("html-page-context", defer_scripts)
     app.connect("html-page-context", name_folds_by_their_text)
