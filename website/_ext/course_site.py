@@ -86,7 +86,9 @@ _IMG = re.compile(r'<img (?P<attributes>[^>]*?)/?>')
 
 def size_images(app, pagename, templatename, context, doctree):
     """Every <img> of the page's body with its width and height (so the page does not jump as
-    pictures arrive), and all but the first loaded only when the reader scrolls near them."""
+    pictures arrive), and loaded only when the reader scrolls near it: every page opens with
+    its title and text, so a picture fetched at once would only take the bandwidth the text and
+    its styles need (the browser still fetches at once those it finds near the screen)."""
     if doctree is None or "body" not in context:
         return
     sizes = {}
@@ -98,18 +100,15 @@ def size_images(app, pagename, templatename, context, doctree):
         if name and source.is_file():
             with Image.open(source) as image:
                 sizes[name] = image.size
-    seen = [0]
-
     def sized(match):
         attributes = match.group("attributes")
         src = re.search(r'src="([^"]*)"', attributes)
-        seen[0] += 1
         extra = ""
         if src and "width=" not in attributes:
             size = sizes.get(posixpath.basename(src.group(1)))
             if size:
                 extra += f' width="{size[0]}" height="{size[1]}"'
-        if "loading=" not in attributes and seen[0] > 1:
+        if "loading=" not in attributes:
             extra += ' loading="lazy" decoding="async"'
         return f"<img {attributes.rstrip()}{extra} />" if extra else match.group(0)
 
