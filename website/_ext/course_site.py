@@ -158,6 +158,31 @@ def subset_icon_font(app, exception):
     subset.save_font(loaded, str(font), options)
 
 
+def subset_math_fonts(app, exception):
+    """KaTeX's fonts with only the characters the site's pages hold: the maths is rendered at
+    build time, so every glyph a formula shows is a character of some page (KaTeX's stylesheet
+    draws none). A page fetches a font as soon as a formula of its first screen uses it, on a slow
+    connection beside the text it is showing: page 06's five came to 82 kB."""
+    out = Path(app.outdir)
+    fonts = sorted((out / "_static" / "katex" / "fonts").glob("*.woff2"))
+    if exception is not None or not fonts:
+        return
+    from fontTools import subset
+    characters = set()
+    for page in out.rglob("*.html"):
+        characters |= set(html.unescape(re.sub(r"<[^>]*>", " ", page.read_text())))
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    for font in fonts:
+        loaded = subset.load_font(str(font), options)
+        smaller = subset.Subsetter(options)
+        smaller.populate(unicodes=sorted(ord(c) for c in characters))
+        smaller.subset(loaded)
+        subset.save_font(loaded, str(font), options)
+
+
 def drop_unused_assets(app, exception):
     """The theme's files no page loads: its icon script (left out of the pages, see
     _templates/static/webpack-macros.html) and the source maps of its scripts and styles (for
@@ -239,6 +264,7 @@ def purge_unused_css(app, exception):
 
 def setup(app):
     app.connect("build-finished", subset_icon_font)
+    app.connect("build-finished", subset_math_fonts)
     app.connect("build-finished", drop_unused_assets)
     # after the theme's handlers (priority 500), which write pygments.css anew for its light and
     # dark colours; the pages' code unwrapped before PurgeCSS reads the pages
