@@ -100,6 +100,7 @@ def size_images(app, pagename, templatename, context, doctree):
         if name and source.is_file():
             with Image.open(source) as image:
                 sizes[name] = image.size
+
     def sized(match):
         attributes = match.group("attributes")
         src = re.search(r'src="([^"]*)"', attributes)
