@@ -48,7 +48,10 @@ sphinxcontrib.katex.STARTUP_TIMEOUT = sphinxcontrib.katex.RENDER_TIMEOUT = 120.0
 _katex_static = Path(tempfile.mkdtemp(prefix="katex-static-"))    # becomes _static/katex/
 atexit.register(shutil.rmtree, _katex_static, ignore_errors=True)
 (_katex_static / "katex" / "fonts").mkdir(parents=True)
-shutil.copy(KATEX / "katex.min.css", _katex_static / "katex" / "katex.min.css")
+# KaTeX's fonts with font-display: swap (its stylesheet leaves the browser's default, which
+# hides the page's formulas until their fonts came: on a slow connection, seconds).
+(_katex_static / "katex" / "katex.min.css").write_text(
+    (KATEX / "katex.min.css").read_text().replace("@font-face{", "@font-face{font-display:swap;"))
 for font in KATEX.glob("fonts/*.woff2"):          # every browser that reads the site reads woff2
     shutil.copy(font, _katex_static / "katex" / "fonts" / font.name)
 
@@ -75,6 +78,9 @@ html_theme_options = {
     "use_download_button": True,
     "use_fullscreen_button": False,
     "navigation_with_keys": False,
+    # no "back to top" button: the theme's script measures the page's header for it as soon as
+    # the page is read, which makes the phone lay out the whole page then, in one long task
+    "back_to_top_button": False,
 }
 html_context = {"default_mode": "light"}    # the figures are drawn on white
 html_static_path = ["static", str(_katex_static)]

@@ -9,6 +9,9 @@ the alt text on to the image node. A hand-written alt in the cell's metadata
 import html
 import posixpath
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from docutils import nodes
@@ -83,7 +86,9 @@ _IMG = re.compile(r'<img (?P<attributes>[^>]*?)/?>')
 
 def size_images(app, pagename, templatename, context, doctree):
     """Every <img> of the page's body with its width and height (so the page does not jump as
-    pictures arrive), and all but the first loaded only when the reader scrolls near them."""
+    pictures arrive), and loaded only when the reader scrolls near it: every page opens with
+    its title and text, so a picture fetched at once would only take the bandwidth the text and
+    its styles need (the browser still fetches at once those it finds near the screen)."""
     if doctree is None or "body" not in context:
         return
     sizes = {}
@@ -95,18 +100,16 @@ def size_images(app, pagename, templatename, context, doctree):
         if name and source.is_file():
             with Image.open(source) as image:
                 sizes[name] = image.size
-    seen = [0]
 
     def sized(match):
         attributes = match.group("attributes")
         src = re.search(r'src="([^"]*)"', attributes)
-        seen[0] += 1
         extra = ""
         if src and "width=" not in attributes:
             size = sizes.get(posixpath.basename(src.group(1)))
             if size:
                 extra += f' width="{size[0]}" height="{size[1]}"'
-        if "loading=" not in attributes and seen[0] > 1:
+        if "loading=" not in attributes:
             extra += ' loading="lazy" decoding="async"'
         return f"<img {attributes.rstrip()}{extra} />" if extra else match.group(0)
 
@@ -156,6 +159,31 @@ def subset_icon_font(app, exception):
     subset.save_font(loaded, str(font), options)
 
 
+def subset_math_fonts(app, exception):
+    """KaTeX's fonts with only the characters the site's pages hold: the maths is rendered at
+    build time, so every glyph a formula shows is a character of some page (KaTeX's stylesheet
+    draws none). A page fetches a font as soon as a formula of its first screen uses it, on a slow
+    connection beside the text it is showing: page 06's five came to 82 kB."""
+    out = Path(app.outdir)
+    fonts = sorted((out / "_static" / "katex" / "fonts").glob("*.woff2"))
+    if exception is not None or not fonts:
+        return
+    from fontTools import subset
+    characters = set()
+    for page in out.rglob("*.html"):
+        characters |= set(html.unescape(re.sub(r"<[^>]*>", " ", page.read_text())))
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    for font in fonts:
+        loaded = subset.load_font(str(font), options)
+        smaller = subset.Subsetter(options)
+        smaller.populate(unicodes=sorted(ord(c) for c in characters))
+        smaller.subset(loaded)
+        subset.save_font(loaded, str(font), options)
+
+
 def drop_unused_assets(app, exception):
     """The theme's files no page loads: its icon script (left out of the pages, see
     _templates/static/webpack-macros.html) and the source maps of its scripts and styles (for
@@ -167,9 +195,82 @@ def drop_unused_assets(app, exception):
         path.unlink(missing_ok=True)
 
 
+_HIGHLIGHT_RULE = re.compile(r'html\[data-theme="(\w+)"\] \.highlight (?:\.(\w+) )?\{([^}]*)\}')
+_PRE = re.compile(r'(<div class="highlight"><pre[^>]*>)(.*?)(</pre>)', re.S)
+
+
+def plain_code_classes(stylesheet: str) -> set[str]:
+    """The classes of highlighted code whose every rule, in each colour theme, only gives the
+    colour the code block has anyway (Pygments' Name, Punctuation, ...)."""
+    block, rules = {}, {}
+    for theme, name, body in _HIGHLIGHT_RULE.findall(stylesheet):
+        declarations = {d.split(":")[0].strip(): d.split(":", 1)[1].strip()
+                        for d in body.split(";") if ":" in d}
+        if not name:
+            block[theme] = declarations.get("color")
+        else:
+            rules.setdefault(name, {})[theme] = declarations
+    return {name for name, themes in rules.items()
+            if block and set(themes) == set(block)
+            and all(list(d) == ["color"] and d["color"].lower() == (block[t] or "").lower()
+                    for t, d in themes.items())}
+
+
+def unwrap_plain_code(app, exception):
+    """Highlighted code without the <span>s that change nothing a reader sees (plain_code_classes):
+    Pygments wraps every name and every bracket, half of a notebook page's elements, and a
+    phone styles and lays out each element of a page before it shows it (page 06: 8,550
+    elements, 2,450 of them such spans)."""
+    if exception is not None:
+        return
+    out = Path(app.outdir)
+    stylesheet = out / "_static" / "pygments.css"
+    if not stylesheet.exists():
+        return
+    plain = plain_code_classes(stylesheet.read_text())
+    if not plain:
+        return
+    span = re.compile(r'<span class="(?:%s)">([^<]*)</span>' % "|".join(sorted(plain)))
+    for page in out.rglob("*.html"):
+        text = page.read_text()
+        unwrapped = _PRE.sub(lambda m: m.group(1) + span.sub(r"\1", m.group(2)) + m.group(3), text)
+        if unwrapped != text:
+            page.write_text(unwrapped)
+
+
+PURGECSS = Path(__file__).resolve().parents[1] / "node_modules" / "purgecss" / "bin" / "purgecss.js"
+PURGECSS_CONFIG = Path(__file__).resolve().parents[1] / "purgecss.config.js"
+
+
+def purge_unused_css(app, exception):
+    """Every stylesheet of the site without the rules no page uses (PurgeCSS, website/
+    purgecss.config.js says what it scans): the theme's stylesheet is Bootstrap's and its own,
+    0.38 MB of which the pages use a fifth. A phone parses and matches every rule it is sent
+    before it shows the page, on every page."""
+    if exception is not None:
+        return
+    if not PURGECSS.exists():
+        raise RuntimeError(f"PurgeCSS is missing ({PURGECSS}): `make site` installs it with "
+                           f"`npm ci --prefix website` (needs Node.js and npm)")
+    out = Path(app.outdir)
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(["node", str(PURGECSS), "--config", str(PURGECSS_CONFIG), "--output", folder,
+                               "--preserve-paths"], cwd=out, capture_output=True, text=True)
+        purged = [p for p in Path(folder).rglob("*.css")]
+        if done.returncode != 0 or not purged:
+            raise RuntimeError(f"PurgeCSS failed: {done.stderr[-2000:]}")
+        for path in purged:
+            shutil.copyfile(path, out / path.relative_to(folder))
+
+
 def setup(app):
     app.connect("build-finished", subset_icon_font)
+    app.connect("build-finished", subset_math_fonts)
     app.connect("build-finished", drop_unused_assets)
+    # after the theme's handlers (priority 500), which write pygments.css anew for its light and
+    # dark colours; the pages' code unwrapped before PurgeCSS reads the pages
+    app.connect("build-finished", unwrap_plain_code, priority=800)
+    app.connect("build-finished", purge_unused_css, priority=900)
     NbElementRenderer.render_image = render_image_with_alt
     app.connect("html-page-context", defer_scripts)
     app.connect("html-page-context", name_folds_by_their_text)

@@ -147,15 +147,19 @@
       show();
     }
 
-    function show() {
+    // first: the page already shows the starting frame (website/export.py writes it into the
+    // markup); only the controls are set.
+    function show(first) {
       var frame = data.frames[keyOf(state)];
-      frame.img.forEach(function (src, n) {
-        pictures[n].src = data.srcs[src];
-        pictures[n].alt = data.alts[frame.alt];
-      });
-      texts.innerHTML = frame.html.map(function (h) {
-        return '<div class="aew-html">' + data.htmls[h] + "</div>";
-      }).join("");
+      if (!first) {
+        frame.img.forEach(function (src, n) {
+          pictures[n].src = data.srcs[src];
+          pictures[n].alt = data.alts[frame.alt];
+        });
+        texts.innerHTML = frame.html.map(function (h) {
+          return '<div class="aew-html">' + data.htmls[h] + "</div>";
+        }).join("");
+      }
       controls.forEach(function (c, k) {
         c.set(state[k]);
         // A slider is usable if it has two positions with every other control as it is now;
@@ -169,7 +173,7 @@
         }));
       });
     }
-    show();
+    show(true);
   }
 
   /* ---- the browser decoder ---- */
@@ -529,6 +533,7 @@
     canvas.addEventListener("pointerdown", function (event) {
       if (event.pointerType === "mouse" && event.button !== 0) return;
       event.preventDefault();
+      ready();
       try { canvas.setPointerCapture(event.pointerId); } catch (error) { /* a pointer already gone */ }
       var p = position(event);
       stroke = { last: p, width: erasing ? spec.eraser : spec.pen };
@@ -556,7 +561,7 @@
     function button(text, onClick, pressed) {
       var b = make("button", { type: "button", class: "aew-button" }, text);
       if (pressed !== undefined) b.setAttribute("aria-pressed", String(pressed));
-      b.addEventListener("click", function (event) { onClick(event); });
+      b.addEventListener("click", function (event) { ready(); onClick(event); });
       buttons.appendChild(b);
       return b;
     }
@@ -574,12 +579,21 @@
       b.setAttribute("aria-label", format(words.example, { name: example.name }));
     });
 
-    blank();
-    if (spec.start) loadDigit(spec.start);
+    // The first drawing on the canvas waits until the widget is near the screen (or used): a
+    // canvas drawn while the page is still being laid out makes the browser compute the style
+    // of the whole page at once, in one long task before the reader can scroll. Until then
+    // the pad is the black square its stylesheet paints.
+    var started = false;
+    function ready() {
+      if (started) return;
+      started = true;
+      blank();
+      if (spec.start) loadDigit(spec.start);
+    }
     return {
-      canvas: canvas, ink: ink, changed: changed,
-      drawStrokes: function (strokes) { blank(); drawStrokes(strokes); changed(performance.now()); },
-      clear: function () { blank(); changed(performance.now()); }
+      ready: ready, canvas: canvas, ink: ink, changed: changed,
+      drawStrokes: function (strokes) { ready(); blank(); drawStrokes(strokes); changed(performance.now()); },
+      clear: function () { ready(); blank(); changed(performance.now()); }
     };
   }
 
@@ -772,6 +786,7 @@
     });
     var pad = drawingPad(root, data.pad, data.words, show);
     var load = lazily(root, data, function () {
+      pad.ready();
       var names = Object.keys(data.networks);
       var wanted = names.map(function (name) { return fetchNetwork(data.networks[name]); });
       wanted.push(fetchImage(data.background), data.sheet ? fetchImage(data.sheet) : null, fetchJSON(data.view_data));
