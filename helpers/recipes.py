@@ -49,7 +49,7 @@ from .stacked import (StackedAutoencoder, StackedClassifier, features, label_bud
                       label_budget_indices, linear_probe_accuracy, probe_accuracies, stage_loss,
                       train_classifier)
 from .train import evaluate_loss, fit
-from .vae import VAE, negative_elbo, vae_loss
+from .vae import VAE, ConditionalVAE, conditional_vae_loss, negative_elbo, vae_loss
 
 SUBSET = train.SUBSET_TRAIN_SIZE
 DESCRIPTIVE = ("title", "notebook", "used_in")     # fields that name a model, not define it
@@ -425,6 +425,44 @@ class VAERecipe(LayeredRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConditionalVAERecipe(LayeredRecipe):
+    """helpers.vae.ConditionalVAE, trained on the negative ELBO with the labels given to the
+    encoder and the decoder (nats per image)."""
+    beta: float = 1.0
+
+    min_layers = 3                           # input, a hidden layer, the code
+    code = (conditional_vae_loss, ConditionalVAE, VAE.reparameterize, kl_to_standard_normal,
+            bernoulli_nll_per_image, mlp, make_activation)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_number("beta", self.beta, 0)
+
+    def build(self):
+        return ConditionalVAE(list(self.sizes))
+
+    def loss_fn(self):
+        return partial(conditional_vae_loss, beta=self.beta)
+
+    def train(self, model, data) -> dict:
+        return fit(model, data.x_train, data.y_train, loss_fn=self.loss_fn(), x_val=data.x_test,
+                   y_val=data.y_test, epochs=self.epochs(data), batch_size=self.batch_size,
+                   lr=self.lr, seed=self.seed, desc=self.name)
+
+    def architecture(self) -> str:
+        k, hidden = self.sizes[-1], _sizes(self.sizes[1:-1])
+        return (f"conditional VAE: encoder {self.sizes[0]} pixels + one-hot label (10)-{hidden}-"
+                f"{k} (heads for μ and log σ²), decoder {k} + one-hot label (10)-{hidden}-"
+                f"{self.sizes[0]} (ReLU hidden, sigmoid output)")
+
+    def loss_in_words(self) -> str:
+        weight = f"{self.beta:g} × " if self.beta != 1 else ""
+        return (f"negative ELBO in nats with the label given to both networks: Bernoulli "
+                f"reconstruction summed over pixels + {weight}KL(q(z|x, y) ‖ N(0, I)) summed over "
+                f"latent dimensions, mean over images")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClassifierRecipe(LayeredRecipe):
     """An MLP classifier (ReLU between layers, class scores out) trained on the labels."""
 
@@ -617,6 +655,18 @@ VAE_20D = VAERecipe(
     sizes=(784, 400, 20), subset_epochs=30)
 
 
+# --- 09 · beyond the lecture ---------------------------------------------------------------
+
+CONDITIONAL_VAE_2D = ConditionalVAERecipe(
+    name="cvae-784-256-2", title="2-D conditional VAE", notebook="09",
+    sizes=(784, 256, 2), subset_epochs=25)
+
+MORE_BETA_VAES = {         # the β curve of 09: more of notebook 06's β family, larger weights
+    beta: dataclasses.replace(BETA_VAES[4.0], name=f"{VAE_2D.name}-beta{beta:g}",
+                              title=f"2-D VAE, β = {beta:g}", notebook="09", used_in=(), beta=beta)
+    for beta in (2.0, 8.0, 16.0)}
+
+
 # Every recipe, in the order of the series (a recipe's stack before its tables).
 ALL = [DEEP_AE_2D, *CODE_SIZE_FAMILY.values(), LINEAR_AE_8, OVERCOMPLETE_AE,
        AE_800, *DAES.values(),
@@ -624,7 +674,7 @@ ALL = [DEEP_AE_2D, *CODE_SIZE_FAMILY.values(), LINEAR_AE_8, OVERCOMPLETE_AE,
        AE_256, DAE_256, *CAES.values(),
        *STACK_STAGES, PROBE_TABLE, LABEL_BUDGETS, LABEL_BUDGETS_LONGER,
        JUDGE, VAE_2D, *(r for r in BETA_VAES.values() if r is not VAE_2D),
-       VAE_20D]
+       VAE_20D, CONDITIONAL_VAE_2D, *MORE_BETA_VAES.values()]
 
 
 # --- make models ---------------------------------------------------------------------------
