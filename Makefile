@@ -11,6 +11,9 @@
 #                  (build/autoencoders-models-<version>.zip, or PACK=file) for students
 #   make unpack PACK=file   check a pack, then install its models into the cache (tools/pack.py);
 #                  CACHE=folder installs into that folder (a class server's shared, read-only one)
+#   make hub       (as root) JupyterHub for a class on this machine, on 127.0.0.1:8000: the
+#                  students' group, a CPU and memory share each, the student edition copied
+#                  into each home, the shared model folder (hub/jupyterhub_config.py)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -27,7 +30,17 @@ NOTEBOOK_DIR ?= notebooks
 # JupyterLab reads setting defaults from here: the course's key for the slideshow (Alt+R).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
-.PHONY: install lab test models pack unpack site benchmarks clean-cache student slides
+# make hub's settings; empty means hub/jupyterhub_config.py's default, e.g.
+#   sudo make hub HUB_CPU=2 HUB_MEMORY=3G SHARED_CACHE=/srv/autoencoders/models
+HUB_PORT ?=
+HUB_GROUP ?=
+HUB_ADMINS ?=
+HUB_CPU ?=
+HUB_MEMORY ?=
+STUDENT_EDITION ?=
+SHARED_CACHE ?=
+
+.PHONY: install install-hub hub lab test models pack unpack site benchmarks clean-cache student slides
 
 install: $(VENV)/.installed
 
@@ -38,10 +51,27 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter/autoencoders-course.
 	cp jupyter/autoencoders-course.json $(LAB_OVERRIDES)/
 	touch $@
 
+# What the hub adds: JupyterHub in .venv, its proxy from npm in hub/node_modules
+install-hub: $(VENV)/.installed-hub
+
+$(VENV)/.installed-hub: $(VENV)/.installed hub/requirements.txt hub/package-lock.json
+	$(PY) -m pip install -r hub/requirements.txt
+	npm ci --prefix hub --no-audit --no-fund
+	touch $@
+
+# Without STUDENT_EDITION, the student edition is made first (make student)
+hub: install-hub $(if $(STUDENT_EDITION),,student)
+	$(if $(HUB_PORT),AE_HUB_PORT=$(HUB_PORT)) $(if $(HUB_GROUP),AE_HUB_GROUP=$(HUB_GROUP)) \
+	$(if $(HUB_ADMINS),AE_HUB_ADMINS=$(HUB_ADMINS)) $(if $(HUB_CPU),AE_HUB_CPU=$(HUB_CPU)) \
+	$(if $(HUB_MEMORY),AE_HUB_MEMORY=$(HUB_MEMORY)) \
+	$(if $(STUDENT_EDITION),AE_HUB_STUDENT_EDITION=$(STUDENT_EDITION)) \
+	$(if $(SHARED_CACHE),AE_SHARED_CACHE_DIR=$(SHARED_CACHE)) \
+	$(VENV)/bin/jupyterhub -f hub/jupyterhub_config.py
+
 # JupyterLab on 127.0.0.1 with a fresh random token, kept off the command line; the script
-# prints the full link that logs in once the server answers (see helpers/lab.py).
+# prints the full link that logs in once the server answers (see tools/lab.py).
 lab: install
-	$(PY) -I helpers/lab.py --port=$(PORT) --notebook-dir=$(NOTEBOOK_DIR) $(LAB_ARGS)
+	$(PY) -I tools/lab.py --port="$(PORT)" --notebook-dir="$(NOTEBOOK_DIR)" $(LAB_ARGS)
 
 test: install
 	$(PY) -m pytest
@@ -56,8 +86,13 @@ pack: install
 unpack: install
 	$(PY) tools/pack.py unpack "$(PACK)" $(if $(CACHE),--cache "$(CACHE)")
 
-site: install
+site: install website/node_modules/.package-lock.json
 	$(PY) -m website.build
+
+# KaTeX, which writes the website's maths into its pages (website/package.json): Node.js and npm
+website/node_modules/.package-lock.json: website/package.json website/package-lock.json
+	@command -v npm >/dev/null || { echo "make site needs Node.js and npm (Debian: apt-get install nodejs npm): KaTeX renders the maths"; exit 1; }
+	npm ci --prefix website --no-audit --no-fund
 
 student: install
 	$(PY) tools/student.py

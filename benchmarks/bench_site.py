@@ -14,7 +14,15 @@ a browser decoder redraws.
    the digit, the view's networks, painting), as after a stroke ends. Target: 95th percentile
    within two frames, 33 ms.
 
-`python -m benchmarks site --latency-only` skips the build (uses build/site/ as it is).
+4. Bytes and Lighthouse, per page: build/site/ served on 127.0.0.1 with text gzip-compressed
+   (as a web host serves it; `python -m http.server` does not: the uncompressed figure is
+   printed too); for each page, the bytes on the wire until the load event, then after moving
+   every widget once (each scrolled into view, so its network loads, each control moved), and
+   Lighthouse 12's mobile scores (tests/browser/lighthouse; goals: performance >= 90, the
+   others 100). And the size of build/site/. Targets: <= 1.5 MB until load, <= 40 MB in all.
+
+`python -m benchmarks site --latency-only` skips the build (uses build/site/ as it is);
+`--pages-only` runs only part 4; `--no-lighthouse` leaves Lighthouse out of it.
 """
 from __future__ import annotations
 
@@ -82,7 +90,7 @@ def drawing_latency(drawings: int = DRAWINGS) -> dict:
             for path in DRAWING_PAGES:
                 page, log = site_browser.open_offline(context, f"{server.base}/{path}")
                 figure = page.locator("figure.aew-drawing").first
-                figure.scroll_into_view_if_needed()
+                site_browser.wait_ready(figure)
                 buttons = figure.get_by_role("button", name="draw an example")
                 for n in range(4):                               # warm-up: JIT, first draws
                     buttons.nth(n % buttons.count()).click()
@@ -99,7 +107,63 @@ def drawing_latency(drawings: int = DRAWINGS) -> dict:
     return results
 
 
+def site_size() -> int:
+    return sum(p.stat().st_size for p in site_browser.SITE.rglob("*") if p.is_file())
+
+
+def page_bytes(compress: bool) -> dict:
+    """{page: (bytes until load, bytes after moving every widget once, widgets)}."""
+    from playwright.sync_api import sync_playwright
+    chromium = lab_browser.find_chromium()
+    server = site_browser.serve(site_browser.SITE, compress=compress)
+    results = {}
+    try:
+        with sync_playwright() as p:
+            browser, context = site_browser.offline_context(p, chromium, server.base)
+            for path in site_browser.site_pages():
+                page, log = site_browser.open_offline(context, f"{server.base}/{path}")
+                widgets = site_browser.move_every_widget(page)
+                results[path] = (log.at_load, log.bytes(), widgets)
+                if log.outside or log.errors:
+                    raise SystemExit(f"{path} asked outside the site or logged errors: {log.outside[:3]} {log.errors[:3]}")
+                page.close()
+            browser.close()
+    finally:
+        server.stop()
+    return results
+
+
+def pages(with_lighthouse: bool = True) -> None:
+    import tempfile
+    print(f"build/site/: {site_size() / 1e6:.1f} MB in all (target: <= 40 MB)")
+    compressed, plain = page_bytes(compress=True), page_bytes(compress=False)
+    scores = {}
+    if with_lighthouse and site_browser.LIGHTHOUSE.exists():
+        server = site_browser.serve(site_browser.SITE, compress=True)
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                for path in compressed:
+                    scores[path] = site_browser.lighthouse(f"{server.base}/{path}", lab_browser.find_chromium(),
+                                                           Path(folder) / "report.json")["scores"]
+        finally:
+            server.stop()
+    elif with_lighthouse:
+        print(site_browser.LIGHTHOUSE_HINT)
+    print(f"{'page':44} {'until load':>11} {'all moved':>10} {'(no gzip)':>20} widgets  Lighthouse perf/a11y/bp/seo")
+    for path, (at_load, moved, widgets) in compressed.items():
+        s = scores.get(path)
+        lighthouse = "/".join(str(s[k]) for k in site_browser.CATEGORIES) if s else "-"
+        print(f"{path:44} {at_load / 1e6:8.2f} MB {moved / 1e6:7.2f} MB {plain[path][0] / 1e6:6.2f} / "
+              f"{plain[path][1] / 1e6:5.2f} MB {widgets:7d}  {lighthouse}")
+    worst = max(at_load for at_load, _, _ in compressed.values())
+    print(f"largest page until load: {worst / 1e6:.2f} MB (target: <= 1.5 MB): "
+          f"{'ok' if worst <= 1.5e6 else 'OVER TARGET'}")
+
+
 def main() -> None:
+    if "--pages-only" in sys.argv:
+        pages("--no-lighthouse" not in sys.argv)
+        return
     if "--latency-only" not in sys.argv:
         seconds = build_time()
         print(f"site build (warm model cache): {seconds:.0f} s")
@@ -116,6 +180,7 @@ def main() -> None:
               f"{p95:.1f} ms, max {timings.max():.1f} ms over {len(timings)} drawings (target: 95th "
               f"percentile <= {DRAWING_TARGET_P95_MS} ms): "
               f"{'ok' if p95 <= DRAWING_TARGET_P95_MS else 'SLOWER THAN TARGET'}")
+    pages("--no-lighthouse" not in sys.argv)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ One module per concern, each short enough to read in one sitting. The ground flo
     checks      exercise checkers that print ✓ or ✗
     errors      argument checks that name the allowed values, and failures put into words
     drawing     a digit drawn on the pad, prepared like MNIST's digits (01, 02, 06)
-    lab         what `make lab` runs: JupyterLab on 127.0.0.1, and the link that logs in
-                (a script: python -I helpers/lab.py; not imported here)
 
 one module per kind of autoencoder or estimator (its pieces: noise, penalties, losses, estimators):
     corruption   noise for the denoising autoencoder (02)
@@ -39,13 +37,19 @@ and on top:
                 (make models) prepares them all
     series      every model of the series behind one interface, and the measures that compare them (08)
 
-and, for the website (`make site`, not imported here):
-    web         what the kernel does while the site is built: figures' alt text, widgets' web forms
+Not here: what `make lab` runs is tools/lab.py, and what builds the website is website/
+(export.py turns the widgets into web forms, from what each widget declares; nothing in
+helpers/ writes HTML or imports from website/).
 
-Importing the package imports none of them: `from helpers import train` loads train and what it
-needs, so `import helpers.train` does not pull in ipywidgets.
+Importing the package sizes the CPU thread pools to the kernel's share of the CPU (threads.py:
+CPU_LIMIT, the cgroup quota, the affinity) and imports none of the modules above: `from helpers
+import train` loads train and what it needs, so `import helpers.train` does not pull in ipywidgets.
 """
 import importlib
+
+from .threads import limit_threads
+
+limit_threads()
 
 MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "fingerprint",
            "timing", "evaluate", "plots", "widgets", "checks", "errors", "drawing", "corruption",

@@ -21,6 +21,7 @@ import torch
 from .losses import mse_per_pixel
 
 NOISE_KINDS = ("masking", "gaussian", "salt-and-pepper")
+SALT_SHARE = 0.5     # salt-and-pepper: a hit pixel turns white (salt) with this probability
 
 
 def masking_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -38,7 +39,7 @@ def gaussian_noise(x: torch.Tensor, level: float, generator: torch.Generator | N
 def salt_and_pepper(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """x with a share `level` of its pixels (on average) replaced by 0 or 1, each half the time."""
     hit = uniform_like(x, generator) < level
-    salt = (uniform_like(x, generator) < 0.5).to(x.dtype)      # 1 = white (salt), 0 = black (pepper)
+    salt = (uniform_like(x, generator) < SALT_SHARE).to(x.dtype)   # 1 = white (salt), 0 = black (pepper)
     return torch.where(hit, salt, x)
 
 

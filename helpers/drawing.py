@@ -48,6 +48,7 @@ ERASER_WIDTH = 40.0
 BOX, FRAME = 20, 28    # MNIST: ink scaled into a 20x20 box, centred in a 28x28 frame
 INK_THRESHOLD = 0.05   # a pixel with more ink than this belongs to the digit's bounding box
 SUPERSAMPLE = 4        # strokes are drawn 4x larger, then averaged down: anti-aliased edges
+PIXEL_RANGE = (0.0, 1.0)   # every image of the course: 0 = black (no ink), 1 = white
 
 
 @dataclass
@@ -121,7 +122,7 @@ def prepare_digit(ink) -> np.ndarray:
     left = min(max(_round(FRAME / 2 - com_col), 0), FRAME - new_w)
     digit = np.zeros((FRAME, FRAME), dtype=np.float32)
     digit[top:top + new_h, left:left + new_w] = box
-    return np.clip(digit, 0, 1)
+    return np.clip(digit, *PIXEL_RANGE)
 
 
 def area_resize(image, new_height: int, new_width: int) -> np.ndarray:
@@ -161,4 +162,4 @@ def _check_ink(ink, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a 2-D image (height, width), got shape {ink.shape}")
     if not np.isfinite(ink).all():
         raise ValueError(f"{name} holds NaN or infinite values")
-    return np.clip(ink, 0, 1)
+    return np.clip(ink, *PIXEL_RANGE)

@@ -261,7 +261,8 @@ class DenoisingRecipe(OneLayerRecipe):
     level: float
 
     code = (denoising_loss, corrupt, check_noise, masking_noise, gaussian_noise, salt_and_pepper,
-            uniform_like, mse_per_pixel, Autoencoder, mlp, make_activation)
+            "helpers.corruption.SALT_SHARE", uniform_like, mse_per_pixel, Autoencoder, mlp,
+            make_activation)
 
     def __post_init__(self):
         super().__post_init__()

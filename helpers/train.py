@@ -10,6 +10,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
+from . import threads
 from .errors import check_choice, check_int, check_number
 from .losses import cross_entropy_loss, reconstruction_loss
 from .models import device_of
@@ -24,7 +25,7 @@ def pick_device(verbose: bool = False) -> torch.device:
     else:
         device = torch.device("cpu")
     if verbose:
-        print(f"Device: {device} ({torch.get_num_threads()} CPU threads)")
+        print(f"Device: {device} ({threads.describe(torch.get_num_threads())})")
     return device
 
 

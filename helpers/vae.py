@@ -192,8 +192,9 @@ def log_likelihood_importance(model: VAE, x: torch.Tensor, n_samples: int,
     mu, logvar = model.encode(x.to(device))
     mu, logvar, xd = mu.cpu(), logvar.cpu(), x.cpu()
     terms = []
-    for start in range(0, n_samples, chunk):
-        k = min(chunk, n_samples - start)
+    step = max(1, min(chunk, 10_000 // len(xd)))    # at most 10,000 images decoded at once (memory)
+    for start in range(0, n_samples, step):
+        k = min(step, n_samples - start)
         eps = torch.randn((k, *mu.shape), generator=generator)
         z = mu + (0.5 * logvar).exp() * eps                                 # (k, B, latent)
         x_hat = model.decode(z.reshape(-1, mu.shape[-1]).to(device)).cpu().reshape(k, *xd.shape)

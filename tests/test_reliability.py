@@ -71,15 +71,20 @@ def unless_gone(method, **kwargs):
 def test_make_lab_prints_a_link_that_logs_in_and_keeps_the_token_off_command_lines(tmp_path):
     """`make lab` as a learner without a browser window runs it (WSL, a remote machine,
     --no-browser): the printed link logs in, nothing else does, the token is in no process's
-    command line, the server listens on 127.0.0.1 only, and Ctrl-C stops everything cleanly."""
+    command line, the server listens on 127.0.0.1 only, and Ctrl-C stops everything cleanly.
+    The folder it serves has a space in its name (NOTEBOOK_DIR="my notebooks")."""
     port, runtime = free_port(), tmp_path / "rt"
+    served = tmp_path / "my notebooks"
+    served.mkdir()
+    (served / "mine.ipynb").write_text((REPO / "notebooks" / "01_vanilla_autoencoder.ipynb").read_text())
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_RUNTIME_DIR=str(runtime),
                JUPYTER_DATA_DIR=str(tmp_path / "jd"))
     env.pop("JUPYTER_TOKEN", None)
     log = open(tmp_path / "lab.log", "w")
     # -o: the venv is installed already (make test needs it too): a test never re-runs pip.
     lab = subprocess.Popen(["make", "-s", "-o", ".venv/.installed", "lab", f"PORT={port}",
-                            "LAB_ARGS=--no-browser"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            "LAB_ARGS=--no-browser", f"NOTEBOOK_DIR={served}"], cwd=REPO, env=env,
+                           stdout=subprocess.PIPE,
                            stderr=log, text=True, start_new_session=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in lab.stdout], daemon=True).start()
@@ -103,6 +108,9 @@ def test_make_lab_prints_a_link_that_logs_in_and_keeps_the_token_off_command_lin
             assert page.status == 200 and "JupyterLab" in page.read().decode()
         status = urllib.request.Request(f"{base}api/status", headers={"Authorization": f"token {token}"})
         assert json.load(urllib.request.urlopen(status, timeout=10))["started"]
+        contents = urllib.request.Request(f"{base}api/contents", headers={"Authorization": f"token {token}"})
+        assert [f["name"] for f in json.load(urllib.request.urlopen(contents, timeout=10))["content"]] \
+            == ["mine.ipynb"], "it serves the folder named, spaces and all"
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{base}api/contents", timeout=5)
         assert refused.value.code == 403, "without the token the server must refuse"

@@ -1,10 +1,10 @@
-"""helpers.web, which turns the course's widgets into web forms for `make site`: driven from
-Python on small models (the pages themselves are tested in tests/browser/test_site.py)."""
-import base64
+"""website/export.py, which turns the course's widgets into web forms for `make site`: driven
+from Python on small models (the pages themselves are tested in tests/browser/test_site.py)."""
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import ipywidgets
@@ -13,9 +13,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from helpers import models, web, widgets
+from helpers import corruption, drawing, models, widgets
 from helpers.drawing import EXAMPLES, Stroke, prepare_digit, render_strokes
 from helpers.vae import VAE
+from website import export as web
 
 
 @pytest.fixture
@@ -140,18 +141,18 @@ def test_decoder_form_carries_float16_weights_that_decode_like_pytorch(explorer,
     form, markup = web.web_form(explorer, "01-4", files, tmp_path)
     assert form == "decoder"
     data = player_data(markup)
-    assert [layer["kind"] for layer in data["layers"]] == ["Linear", "ReLU", "Linear", "Sigmoid"]
+    assert [layer["kind"] for layer in data["network"]["layers"]] == ["Linear", "ReLU", "Linear", "Sigmoid"]
     assert [s["label"] for s in data["sliders"]] == ["z1", "z2"]
     assert data["sliders"][0]["min"] == explorer.z1.min and data["sliders"][0]["step"] == explorer.z1.step
-    script = next(files.path.glob("weights-*.js")).read_text()
-    assert f'src="webwidgets/01/weights-' in markup
-    # the weights in the script are the decoder's, in float16
-    blobs = dict(re.findall(r'\["(\w+)"\] = "([^"]+)"', script))
-    first = data["layers"][0]
-    import base64
-    raw = np.frombuffer(base64.b64decode(blobs[first["blob"]]), dtype="<f2")
-    weight = raw[:first["in"] * first["out"]].reshape(first["out"], first["in"])
-    assert np.allclose(weight, explorer.model.decoder[0].weight.detach().numpy(), atol=1e-3)
+    # the page fetches the weights later, as one binary file: nothing in the markup loads them
+    assert data["network"]["url"].startswith("webwidgets/01/net-") and "<script src" not in markup
+    raw = network_file(files, data["network"])
+    assert raw.nbytes == data["network"]["bytes"]
+    # the weights in the file are the decoder's, in float16
+    first = data["network"]["layers"][0]
+    weight = raw[first["offset"] // 2:][:first["in"] * first["out"]].reshape(first["out"], first["in"])
+    assert np.array_equal(weight, explorer.model.decoder[0].weight.detach().numpy().astype(np.float16))
+    assert data["caption"]["template"] == explorer.caption_format and data["download"].endswith("MB")
     # the check data for the browser test: 100 codes and PyTorch's pixels for them
     check = json.loads((tmp_path / "01-4-decoder-check.json").read_text())
     assert len(check["codes"]) == 100 and len(check["pixels"][0]) == 784
@@ -169,34 +170,95 @@ def test_decoder_with_another_kind_of_layer_falls_back_to_its_picture(files, tmp
     assert form == "static"
 
 
-def test_every_grid_names_a_course_widget():
-    for name in web.GRIDS:
-        assert isinstance(getattr(widgets, name, None), type), f"GRIDS names {name}, not a widget of helpers.widgets"
+def network_file(files, spec) -> np.ndarray:
+    """A network's file as the page fetches it, as float16 numbers."""
+    return np.frombuffer((files.path / spec["url"].split("/")[-1]).read_bytes(), dtype="<f2")
+
+
+def course_widget_classes():
+    return [cls for cls in vars(widgets).values()
+            if isinstance(cls, type) and issubclass(cls, widgets.Widget) and cls is not widgets.Widget]
+
+
+def test_every_course_widget_has_a_web_form_found_by_its_class():
+    for cls in course_widget_classes():
+        assert web.form_of(cls) is not None, f"{cls.__name__} has no web form in website/export.py FORMS"
+    assert all(isinstance(cls, type) for cls in web.FORMS), "FORMS is keyed by classes, not names"
+
+
+def test_a_renamed_widget_class_keeps_its_live_form(tiny_ae, files, tmp_path):
+    """The form follows the class, not its name: a subclass under another name, and the class
+    itself renamed, are still played live."""
+    renamed = type("NoisePlayground", (widgets.NoiseExplorer,), {})
+    assert web.form_of(renamed) == web.form_of(widgets.NoiseExplorer) == web.FORMS[widgets.NoiseExplorer]
+    g = torch.Generator().manual_seed(0)
+    explorer = widgets.LatentExplorer(tiny_ae, torch.randn(50, 2, generator=g), torch.arange(50) % 10)
+    original = type(explorer).__name__
+    try:
+        type(explorer).__name__ = type(explorer).__qualname__ = "CodeExplorer"
+        form, _ = web.web_form(explorer, "01-9", files, tmp_path)
+    finally:
+        type(explorer).__name__ = type(explorer).__qualname__ = original
+    assert form == "decoder"
+
+
+def test_a_course_widget_without_a_web_form_stops_the_build_instead_of_a_still_picture(files, tmp_path):
+    class Unlisted(widgets.Widget):
+        def __init__(self):
+            self.start({"n": ipywidgets.IntSlider(value=1, min=0, max=3)})
+
+        def show(self, n):
+            self.picture.value = b""
+
+    with pytest.raises(web.NoWebForm, match="Unlisted.*FORMS in website/export.py"):
+        web.web_form(Unlisted(), "01-10", files, tmp_path)
+
+
+def test_renaming_a_course_widget_in_helpers_breaks_the_exporter_loudly():
+    """What a rename in helpers/widgets does to `make site`: the exporter names the class it
+    no longer finds, at import, before any notebook runs."""
+    code = ("import helpers.widgets as w\n"
+            "w.NoisePlayground = w.NoiseExplorer\n"
+            "del w.NoiseExplorer\n"
+            "import website.export\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "NoiseExplorer" in done.stderr.splitlines()[-1], done.stderr[-500:]
 
 
 # --- the drawing pads ------------------------------------------------------------------------
 
 NODE = shutil.which("node")
-AEW_JS = Path(__file__).resolve().parents[1] / "website" / "static" / "aew.js"
-# Node runs aew.js as a page would (its players find no figures), then the given expression.
+REPO = Path(__file__).resolve().parents[1]
+AEW_JS = REPO / "website" / "static" / "aew.js"
+# Node runs aew.js as a page would (its players find no figures), then the given expression,
+# with FILES: the files named after it, as ArrayBuffers (the networks the page fetches).
 _NODE_RUN = """
 const fs = require("fs");
 global.window = global;
 global.document = {readyState: "complete", querySelectorAll: () => []};
 eval(fs.readFileSync(process.argv[1], "utf8"));
-for (const script of process.argv.slice(2)) eval(fs.readFileSync(script, "utf8"));
+const FILES = {};
+for (const path of process.argv.slice(2)) {
+  const bytes = fs.readFileSync(path);
+  FILES[require("path").basename(path)] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+}
 const input = JSON.parse(fs.readFileSync(0, "utf8"));
 process.stdout.write(JSON.stringify((%s)(input)));
 """
 
 
-def run_aew_in_node(expression: str, data, scripts=()):
-    done = subprocess.run([NODE, "-e", _NODE_RUN % expression, str(AEW_JS), *map(str, scripts)],
+def run_aew_in_node(expression: str, data, files=()):
+    done = subprocess.run([NODE, "-e", _NODE_RUN % expression, str(AEW_JS), *map(str, files)],
                           input=json.dumps(data), capture_output=True, text=True, check=True, timeout=120)
     return json.loads(done.stdout)
 
 
 needs_node = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+
+
+# helpers.drawing's constants, as the page's data carries them (website/export.py)
+PREP = {"box": drawing.BOX, "frame": drawing.FRAME, "threshold": drawing.INK_THRESHOLD,
+        "pixels": list(drawing.PIXEL_RANGE)}
 
 
 @needs_node
@@ -213,9 +275,9 @@ def test_the_pages_preparation_gives_the_same_digit_as_python():
     inks.append(block)
     inks.append(np.zeros((50, 40), np.float32))
     page = run_aew_in_node(
-        "inks => inks.map(i => { const d = AEW.prepareDigit(Float32Array.from(i.ink), i.h, i.w); "
+        "inks => inks.map(i => { const d = AEW.prepareDigit(Float32Array.from(i.ink), i.h, i.w, i.prep); "
         "return d && Array.from(d); })",
-        [{"ink": ink.reshape(-1).tolist(), "h": ink.shape[0], "w": ink.shape[1]} for ink in inks])
+        [{"ink": ink.reshape(-1).tolist(), "h": ink.shape[0], "w": ink.shape[1], "prep": PREP} for ink in inks])
     for ink, ours in zip(inks[:-1], page[:-1]):
         assert ours is not None
         assert np.abs(np.array(ours).reshape(28, 28) - prepare_digit(ink)).max() < 1e-6
@@ -245,19 +307,23 @@ def test_drawing_form_ships_the_views_networks_in_float16(name, drawing_views, f
     data = player_data(markup)
     parts = view.web_parts()
     assert set(data["networks"]) == set(parts["networks"])
-    blobs = {}
-    for url in re.findall(r'<script src="([^"]+)"></script>', markup):
-        script = (files.path / url.split("/")[-1]).read_text()
-        blobs.update(re.findall(r'\["(\w+)"\] = "([^"]+)"', script))
+    assert "<script src" not in markup         # the networks are fetched later, each once
     for net, modules in parts["networks"].items():
         linear = [m for m in modules if isinstance(m, torch.nn.Linear)]
-        shipped = [layer for layer in data["networks"][net] if layer["kind"] == "Linear"]
+        spec = data["networks"][net]
+        shipped = [layer for layer in spec["layers"] if layer["kind"] == "Linear"]
         assert [(layer["in"], layer["out"]) for layer in shipped] == [(m.in_features, m.out_features) for m in linear]
+        raw = network_file(files, spec)
+        assert raw.nbytes == spec["bytes"] == sum(2 * (m.weight.numel() + m.bias.numel()) for m in linear)
         for layer, module in zip(shipped, linear):
-            raw = np.frombuffer(base64.b64decode(blobs[layer["blob"]]), dtype="<f2")
-            assert raw.size == layer["in"] * layer["out"] + layer["out"]
-            weight = raw[:raw.size - layer["out"]].reshape(layer["out"], layer["in"])
+            weights = raw[layer["offset"] // 2:][:layer["in"] * layer["out"] + layer["out"]]
+            weight = weights[:layer["in"] * layer["out"]].reshape(layer["out"], layer["in"])
             assert np.array_equal(weight, module.weight.detach().numpy().astype(np.float16))
+            assert np.array_equal(weights[-layer["out"]:], module.bias.detach().numpy().astype(np.float16))
+    # the view's words are its Python templates, and the preparation's constants Python's
+    assert data["templates"] == type(view).TEXTS
+    assert {k: data["pad"][k] for k in PREP} == PREP
+    assert data["pad"]["buttons"] == view.pad.labels() and data["pixels"] == list(drawing.PIXEL_RANGE)
     # the pad: as in the notebook, with the digit it holds and the example drawings
     assert data["pad"]["size"] == view.pad.size and data["pad"]["pen"] == view.pad.pen_width
     assert [e["name"] for e in data["pad"]["examples"]] == list(EXAMPLES)
@@ -279,14 +345,15 @@ def test_the_pages_networks_compute_what_pytorch_does(drawing_views, files, tmp_
     view = drawing_views["posterior"]
     _, markup = web.web_form(view, "01-6", files, tmp_path)
     data = player_data(markup)
-    scripts = [files.path / url.split("/")[-1] for url in re.findall(r'<script src="([^"]+)"></script>', markup)]
+    paths = [files.path / spec["url"].split("/")[-1] for spec in data["networks"].values()]
     digit = view.pad.digit.reshape(-1)
     page = run_aew_in_node(
-        "d => { const n = d.networks; const h = AEW.runNetwork(AEW.loadLayers(n.body), d.x); "
-        "return {mu: Array.from(AEW.runNetwork(AEW.loadLayers(n.mu), h)), "
-        "judge: Array.from(AEW.runNetwork(AEW.loadLayers(n.judge), d.x)), "
-        "decoded: Array.from(AEW.runNetwork(AEW.loadLayers(n.decoder), [0.5, -1]))}; }",
-        {"networks": data["networks"], "x": digit.tolist()}, scripts)
+        "d => { const n = {}; for (const k in d.networks) n[k] = AEW.layersFrom(d.networks[k], "
+        "FILES[d.networks[k].url.split('/').pop()]); const h = AEW.runNetwork(n.body, d.x); "
+        "return {mu: Array.from(AEW.runNetwork(n.mu, h)), "
+        "judge: Array.from(AEW.runNetwork(n.judge, d.x)), "
+        "decoded: Array.from(AEW.runNetwork(n.decoder, [0.5, -1]))}; }",
+        {"networks": data["networks"], "x": digit.tolist()}, paths)
     with torch.no_grad():
         x = torch.as_tensor(digit)[None]
         mu = view.vae.fc_mu(view.vae.encoder(x))[0].numpy()
@@ -310,6 +377,7 @@ def test_the_neighbours_on_the_page_are_searched_among_the_first_digits(drawing_
     view = drawing_views["code"]                  # 100 training digits
     markup = web.web_form(view, "01-8", files, tmp_path)[1]
     data = player_data(markup)
+    data.update(json.loads((files.path / data["view_data"]["url"].split("/")[-1]).read_text()))
     assert len(data["codes"]) == len(data["labels"]) == 100 and "searched among" not in markup
     assert "encoded and decoded in your browser" in markup
     parts = view.web_parts(candidates=30)
@@ -317,3 +385,45 @@ def test_the_neighbours_on_the_page_are_searched_among_the_first_digits(drawing_
     check = json.loads((tmp_path / "01-8-drawing-check.json").read_text())
     for case in check:                            # all 100 searched: the notebook's neighbours
         assert case["result"]["neighbours"] == list(view.compute(np.array(case["digit"]))["neighbours"])
+
+
+@needs_node
+def test_the_pages_noise_is_helpers_corruption_on_the_same_random_numbers(drawing_views):
+    """aew.js's corrupt against helpers.corruption.corrupt: each kind at a few levels, on the
+    random numbers the denoising view ships (what corrupt draws with the view's seed)."""
+    view = drawing_views["denoising"]
+    random = view.web_parts()["data"]
+    digit = torch.as_tensor(prepare_digit(render_strokes(EXAMPLES["7"]))).reshape(1, 784)
+    cases = [(kind, level) for kind in corruption.NOISE_KINDS for level in (0.0, 0.25, 0.3, 0.6, 1.0)]
+    page = run_aew_in_node(
+        "d => d.cases.map(([k, l]) => Array.from(AEW.corrupt(k, l, Float32Array.from(d.digit), d.random, "
+        "d.salt, d.pixels)))",
+        {"cases": cases, "digit": digit[0].tolist(), "random": random, "salt": corruption.SALT_SHARE,
+         "pixels": list(drawing.PIXEL_RANGE)})
+    for (kind, level), ours in zip(cases, page):
+        theirs = corruption.corrupt(digit, kind, level, torch.Generator().manual_seed(view.seed))[0].numpy()
+        assert np.abs(np.array(ours) - theirs).max() < 1e-6, (kind, level)
+
+
+@needs_node
+def test_the_pages_texts_are_the_views_python_templates_filled_alike(drawing_views):
+    """The page fills the views' TEXTS (Python format templates) with aew.js's `format`: the
+    same text as Python's str.format for the same numbers."""
+    values = {"z1": -1.23456, "z2": 0.5, "error": 0.0123456, "names": "1, 7", "kind": "masking", "level": 0.25,
+              "noisy": 0.1, "plain": 0.02, "dae": 0.015, "name": "3", "confidence": 0.8765, "mu1": 0.1,
+              "mu2": -2.0, "sigma1": 0.3, "sigma2": 0.45}
+    templates = [t for view in drawing_views.values() for value in type(view).TEXTS.values()
+                 for t in (value if isinstance(value, list) else [value])]
+    templates.append(widgets.LatentExplorer.caption_format)
+    page = run_aew_in_node("d => d.templates.map(t => AEW.format(t, t.includes('{:') ? d.positional : d.values))",
+                           {"templates": templates, "values": values, "positional": [1.25, -0.333]})
+    for template, ours in zip(templates, page):
+        theirs = template.format(1.25, -0.333) if "{:" in template else template.format(**values)
+        assert ours == theirs, (template, ours, theirs)
+
+
+@needs_node
+def test_every_drawing_view_has_its_player_in_the_page(drawing_views):
+    """Each view names the player aew.js runs for it (web_parts()["view"], not its class name)."""
+    players = run_aew_in_node("d => AEW.views", {})
+    assert sorted(view.web_parts()["view"] for view in drawing_views.values()) == sorted(players)

@@ -10,6 +10,9 @@ first picture. So every widget has, for code, tests and the site build alike:
     widget.show(...)  compute for these values and draw; the controls call it through `update`,
                       tests call it directly
     widget.last       what the last `show` computed (when the widget keeps it)
+    widget.web_parts() only the widgets the website runs live (the latent explorers here, the
+                      drawing views): what the page needs, for website/export.py; the others
+                      are played back there from their `controls` and `picture`
 
 Each control is also an attribute of its own name (`explorer.z1`, `browser.page`).
 """
@@ -21,6 +24,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
+from ..drawing import PIXEL_RANGE
 from ..models import device_of
 from ..plots import FastRedraw
 
@@ -78,7 +82,16 @@ class LatentSliders(Widget):
         """The decoder's image (28x28, values in [0, 1]) of the code (z1, z2)."""
         _check_finite(z1, z2)
         z = torch.tensor([[z1, z2]], dtype=torch.float32, device=device_of(self.model))
-        return self.model.decode(z).reshape(28, 28).clamp(0, 1).cpu().numpy()
+        return self.model.decode(z).reshape(28, 28).clamp(*PIXEL_RANGE).cpu().numpy()
+
+    def web_parts(self) -> dict:
+        """What the website's copy of this explorer needs (website/export.py, which runs the
+        decoder in the page): the decoder, the sliders, the figure's moving parts and the
+        caption's template."""
+        return dict(networks={"decoder": self.model.decoder}, sliders=[self.z1, self.z2],
+                    images={"digit": self.image}, texts={"caption": self.caption},
+                    templates={"caption": self.caption_format}, axes=self.marker.axes,
+                    marker=self.marker)
 
     def show(self, z1: float, z2: float) -> None:
         """Decode (z1, z2), clamped to the sliders' range, and update the picture."""

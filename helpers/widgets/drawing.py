@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..classifier import class_probabilities
 from ..corruption import NOISE_KINDS, check_noise, corrupt
-from ..drawing import CANVAS, ERASER_WIDTH, PEN_WIDTH, Stroke, prepare_digit, render_strokes
+from ..drawing import CANVAS, ERASER_WIDTH, PEN_WIDTH, PIXEL_RANGE, Stroke, prepare_digit, render_strokes
 from ..losses import mse_per_pixel
 from ..models import decode_all, device_of, encode_all, reconstruct_all
 from ..plots import FastRedraw, code_scatter
@@ -35,6 +35,8 @@ class DrawingPad(widgets.HBox):
     """A canvas to draw a digit on (pen, eraser, clear), and the 28x28 digit prepared from it
     as MNIST's digits were. `on_digit(callback)`: callback(digit) each time the pen is lifted,
     with the 28x28 digit (NumPy, values in [0, 1]) or None when the pad is empty."""
+
+    LABELS = {"pen": "pen", "eraser": "eraser", "clear": "clear", "sees": "what the models see:"}
 
     def __init__(self, size: int = CANVAS, pen_width: float = PEN_WIDTH,
                  eraser_width: float = ERASER_WIDTH):
@@ -61,16 +63,16 @@ class DrawingPad(widgets.HBox):
         self.canvas.on_client_ready(self._repaint)                # a page reload: draw it all again
 
         button = dict(layout=widgets.Layout(width="110px"))
-        self.pen_button = widgets.Button(description="pen", icon="pencil", **button)
-        self.eraser_button = widgets.Button(description="eraser", icon="eraser", **button)
-        self.clear_button = widgets.Button(description="clear", icon="trash", **button)
+        self.pen_button = widgets.Button(description=self.LABELS["pen"], icon="pencil", **button)
+        self.eraser_button = widgets.Button(description=self.LABELS["eraser"], icon="eraser", **button)
+        self.clear_button = widgets.Button(description=self.LABELS["clear"], icon="trash", **button)
         self.pen_button.on_click(lambda _: self.use_eraser(False))
         self.eraser_button.on_click(lambda _: self.use_eraser(True))
         self.clear_button.on_click(lambda _: self.clear())
         self.preview = widgets.Image(format="png", layout=widgets.Layout(width="84px", height="84px"))
         self.message = widgets.HTML()
         side = widgets.VBox([self.pen_button, self.eraser_button, self.clear_button,
-                             widgets.HTML("<small>what the models see:</small>"),
+                             widgets.HTML(f"<small>{self.LABELS['sees']}</small>"),
                              self.preview, self.message], layout=widgets.Layout(width="130px"))
         super().__init__([self.canvas, side])
         self.use_eraser(False)
@@ -125,9 +127,13 @@ class DrawingPad(widgets.HBox):
         if self.size % 28:
             raise ValueError(f"load_digit needs a pad size that is a multiple of 28, got {self.size}")
         self.strokes, self._stroke = [], None
-        self.background = np.kron(np.clip(image, 0, 1), np.ones((self.size // 28,) * 2, np.float32))
+        self.background = np.kron(np.clip(image, *PIXEL_RANGE), np.ones((self.size // 28,) * 2, np.float32))
         self._repaint()
         self.update()
+
+    def labels(self) -> dict:
+        """The pad's words (its buttons, the preview's caption), for the website's copy."""
+        return dict(self.LABELS)
 
     def on_digit(self, callback) -> None:
         self._callbacks.append(callback)
@@ -172,7 +178,7 @@ class DrawingPad(widgets.HBox):
 
 def _png(image) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(buffer, format="png")
+    Image.fromarray(np.round(np.clip(image, *PIXEL_RANGE) * 255).astype(np.uint8)).save(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -182,8 +188,9 @@ class DrawnDigitView(Widget):
     02's noise); `show(digit, *control values)` computes and draws, as in every widget. A
     subclass builds its figure in `_build` (setting self.redraw, a plots.FastRedraw), defines
     compute(digit, *control values) and _draw(result), and says in web_parts() what the
-    website's copy of the view needs (helpers/web.py, website/static/aew.js, which computes the
-    same numbers in the page; tests/browser/test_site.py compares them)."""
+    website's copy of the view needs (website/export.py, website/static/aew.js, which computes the
+    same numbers in the page; tests/browser/test_site.py compares them). Its words are the
+    format templates in TEXTS, which the website's copy fills in too."""
 
     def start_view(self, controls: dict | None = None) -> None:
         self.pad = DrawingPad()
@@ -257,6 +264,11 @@ class DrawnCode(DrawnDigitView):
     """Notebook 01: your digit's 2-D code as a cross on the codes of the training digits, its
     reconstruction, and the training digits with the nearest codes."""
 
+    TEXTS = {"text": "code z = ({z1:.2f}, {z2:.2f}); reconstruction MSE {error:.4f} per pixel; "
+                     "nearest training digits: {names}",
+             "reconstruction": "reconstruction\nMSE {error:.4f}", "reconstruction_empty": "reconstruction\n ",
+             "near_empty": " ", "separator": ", "}
+
     def __init__(self, model, codes, labels, images, class_names=None, n_neighbours: int = 5):
         self.model = model.eval()
         self.codes = to_numpy(codes)
@@ -279,7 +291,7 @@ class DrawnCode(DrawnDigitView):
         self.marker = ax.scatter([0], [0], marker="X", s=170, c="black", edgecolors="white",
                                  linewidths=1.5, zorder=3)
         (self.drawn, self.recon), (_, self.recon_title), self.near, self.near_titles = _digit_panel(
-            fig, ["your digit\n ", "reconstruction\n "], self.n_neighbours,
+            fig, ["your digit\n ", self.TEXTS["reconstruction_empty"]], self.n_neighbours,
             f"the {self.n_neighbours} training digits with the nearest codes:")
         self.redraw = FastRedraw(fig, [self.marker, self.drawn, self.recon, self.recon_title,
                                        *self.near, *self.near_titles])
@@ -294,21 +306,21 @@ class DrawnCode(DrawnDigitView):
         code = code.cpu().numpy()[0]
         neighbours = nearest_codes(self.codes, code, self.n_neighbours)
         error = float(((recon - x.numpy().reshape(28, 28)) ** 2).mean())
-        names = ", ".join(self.class_names[int(self.labels[i])] for i in neighbours)
-        text = (f"code z = ({code[0]:.2f}, {code[1]:.2f}); reconstruction MSE {error:.4f} per pixel; "
-                f"nearest training digits: {names}")
+        names = self.TEXTS["separator"].join(self.class_names[int(self.labels[i])] for i in neighbours)
+        text = self.TEXTS["text"].format(z1=code[0], z2=code[1], error=error, names=names)
         return dict(digit=x.numpy().reshape(28, 28), code=code, reconstruction=recon, error=error,
                     neighbours=neighbours, text=text)
 
     def web_parts(self, candidates: int = 5000) -> dict:
-        """What the website's copy of this view needs (helpers/web.py): the networks it runs,
+        """What the website's copy of this view needs (website/export.py): the networks it runs,
         the figure's moving parts, and the training digits it searches for neighbours, at most
         the first `candidates` (their codes and 28x28 images travel with the page: a sheet of
         4000 digits is about 0.7 MB)."""
         n = min(candidates, len(self.codes))
         searched = (f"On this page the nearest digits are searched among the first {n} training "
                     f"digits; among all {len(self.codes)} in JupyterLab." if n < len(self.codes) else "")
-        return dict(networks={"encoder": self.model.encoder, "decoder": self.model.decoder},
+        return dict(view="code", networks={"encoder": self.model.encoder, "decoder": self.model.decoder},
+                    templates=self.TEXTS,
                     images={"digit": self.drawn, "reconstruction": self.recon, "near": self.near},
                     texts={"reconstruction": self.recon_title, "near": self.near_titles},
                     axes=self.marker.axes, marker=self.marker,
@@ -325,15 +337,15 @@ class DrawnCode(DrawnDigitView):
         if result is None:
             for artist in [self.drawn, self.recon, *self.near]:
                 artist.set_data(np.zeros((28, 28)))
-            self.recon_title.set_text("reconstruction\n ")
+            self.recon_title.set_text(self.TEXTS["reconstruction_empty"])
             for title in self.near_titles:
-                title.set_text(" ")
+                title.set_text(self.TEXTS["near_empty"])
             return
         # a code off the map is drawn on its edge (the text below gives the exact value)
         self.marker.set_offsets([np.clip(result["code"], *self.limits)])
         self.drawn.set_data(result["digit"])
-        self.recon.set_data(np.clip(result["reconstruction"], 0, 1))
-        self.recon_title.set_text(f"reconstruction\nMSE {result['error']:.4f}")
+        self.recon.set_data(np.clip(result["reconstruction"], *PIXEL_RANGE))
+        self.recon_title.set_text(self.TEXTS["reconstruction"].format(error=result["error"]))
         for artist, title, i in zip(self.near, self.near_titles, result["neighbours"]):
             artist.set_data(self.images[i])
             title.set_text(self.class_names[int(self.labels[i])])
@@ -344,6 +356,11 @@ class DrawnDenoising(DrawnDigitView):
     denoising autoencoder's repairs, each with its MSE against your clean digit.
 
     dae_model: one DAE for every kind of noise, or a dict {noise kind: DAE trained on it}."""
+
+    TEXTS = {"text": "{kind} noise, level {level:.2f}; MSE per pixel against your digit: noisy "
+                     "{noisy:.4f}, plain AE {plain:.4f}, DAE {dae:.4f}",
+             "titles": ["{kind} {level:.2f}\nMSE {noisy:.4f}", "plain AE\nMSE {plain:.4f}", "DAE\nMSE {dae:.4f}"],
+             "title_empty": " \n "}
 
     def __init__(self, plain_model, dae_model, kind: str = "masking", level: float = 0.5,
                  seed: int = 0):
@@ -361,7 +378,7 @@ class DrawnDenoising(DrawnDigitView):
     def _build(self) -> None:
         fig = Figure(figsize=(6.4, 2.3))
         grid = fig.add_gridspec(1, 4, left=0.01, right=0.99, bottom=0.02, top=0.78, wspace=0.15)
-        images, self.titles = _image_axes(fig, list(grid), ["your digit", " \n ", " \n ", " \n "])
+        images, self.titles = _image_axes(fig, list(grid), ["your digit"] + [self.TEXTS["title_empty"]] * 3)
         self.drawn, self.noisy, self.plain_out, self.dae_out = images
         self.redraw = FastRedraw(fig, [*images, *self.titles[1:]])
 
@@ -377,22 +394,26 @@ class DrawnDenoising(DrawnDigitView):
         out = {"digit": x, "noisy": noisy}
         out["plain AE"], out["DAE"] = reconstruct_all(self.plain, noisy), reconstruct_all(self.daes[kind], noisy)
         out["errors"] = {name: mse_per_pixel(out[name], x).item() for name in ("noisy", "plain AE", "DAE")}
-        e = out["errors"]
-        out["text"] = (f"{kind} noise, level {level:.2f}; MSE per pixel against your digit: noisy "
-                       f"{e['noisy']:.4f}, plain AE {e['plain AE']:.4f}, DAE {e['DAE']:.4f}")
+        out["text"] = self.TEXTS["text"].format(**self._values(kind, level, out["errors"]))
         out.update(kind=kind, level=level)
-        return {k: v.reshape(28, 28).clamp(0, 1).numpy() if isinstance(v, torch.Tensor) else v
+        return {k: v.reshape(28, 28).clamp(*PIXEL_RANGE).numpy() if isinstance(v, torch.Tensor) else v
                 for k, v in out.items()}
 
+    @staticmethod
+    def _values(kind: str, level: float, errors: dict) -> dict:
+        """The names TEXTS' templates use."""
+        return dict(kind=kind, level=level, noisy=errors["noisy"], plain=errors["plain AE"], dae=errors["DAE"])
+
     def web_parts(self) -> dict:
-        """What the website's copy of this view needs (helpers/web.py): the plain AE and the
+        """What the website's copy of this view needs (website/export.py): the plain AE and the
         three DAEs, the figure's moving parts, and the random numbers `corrupt` draws with this
         view's seed (so the page makes the very same noise)."""
         generator = torch.Generator().manual_seed(self.seed)
         first, second = (torch.rand((1, 784), generator=generator)[0].tolist() for _ in range(2))
         normal = torch.randn((1, 784), generator=torch.Generator().manual_seed(self.seed))[0].tolist()
-        return dict(networks={"plain": _whole(self.plain),
+        return dict(view="denoising", networks={"plain": _whole(self.plain),
                               **{f"dae {k}": _whole(m) for k, m in self.daes.items()}},
+                    templates=self.TEXTS,
                     images={"digit": self.drawn, "noisy": self.noisy, "plain": self.plain_out,
                             "dae": self.dae_out},
                     texts={"titles": self.titles[1:]},
@@ -408,19 +429,22 @@ class DrawnDenoising(DrawnDigitView):
             for artist in artists:
                 artist.set_data(np.zeros((28, 28)))
             for title in self.titles[1:]:
-                title.set_text(" \n ")
+                title.set_text(self.TEXTS["title_empty"])
             return
         for artist, key in zip(artists, ("digit", "noisy", "plain AE", "DAE")):
             artist.set_data(result[key])
-        e = result["errors"]
-        self.titles[1].set_text(f"{result['kind']} {result['level']:.2f}\nMSE {e['noisy']:.4f}")
-        self.titles[2].set_text(f"plain AE\nMSE {e['plain AE']:.4f}")
-        self.titles[3].set_text(f"DAE\nMSE {e['DAE']:.4f}")
+        values = self._values(result["kind"], result["level"], result["errors"])
+        for title, template in zip(self.titles[1:], self.TEXTS["titles"]):
+            title.set_text(template.format(**values))
 
 
 class DrawnPosterior(DrawnDigitView):
     """Notebook 06: your digit's q(z|x) as an ellipse (2 standard deviations) on the VAE's
     latent map, codes drawn from it decoded, and the judge classifier's guess."""
+
+    TEXTS = {"text": "judge: {name} ({confidence:.0%} confident); q(z|x): μ = ({mu1:.2f}, {mu2:.2f}), "
+                     "σ = ({sigma1:.2f}, {sigma2:.2f})",
+             "judge": "judge: {name}\n({confidence:.0%} confident)", "judge_empty": "your digit\n "}
 
     def __init__(self, vae, judge, mu_train, labels, class_names=None, n_samples: int = 5,
                  limit: float = 4.0, seed: int = 0):
@@ -443,7 +467,7 @@ class DrawnPosterior(DrawnDigitView):
         self.ellipse = ax.add_patch(Ellipse((0, 0), 1, 1, fill=False, ec="black", lw=2, zorder=3))
         self.centre, = ax.plot([0], [0], "+", color="black", ms=10, mew=2, zorder=3)
         (self.drawn, self.mean_image), (self.judge_title, _), self.samples, _ = _digit_panel(
-            fig, ["your digit\n ", "decoded μ\n "], self.n_samples,
+            fig, [self.TEXTS["judge_empty"], "decoded μ\n "], self.n_samples,
             f"{self.n_samples} codes z ~ q(z|x), decoded:")
         self.redraw = FastRedraw(fig, [self.ellipse, self.centre, self.drawn, self.mean_image,
                                        self.judge_title, *self.samples])
@@ -459,19 +483,20 @@ class DrawnPosterior(DrawnDigitView):
         decoded = decode_all(self.vae, z).reshape(-1, 28, 28).numpy()
         probabilities = class_probabilities(self.judge, x)[0].numpy()
         guess = int(probabilities.argmax())
-        text = (f"judge: {self.class_names[guess]} ({probabilities[guess]:.0%} confident); "
-                f"q(z|x): μ = ({mu[0]:.2f}, {mu[1]:.2f}), σ = ({sigma[0]:.2f}, {sigma[1]:.2f})")
+        text = self.TEXTS["text"].format(name=self.class_names[guess], confidence=probabilities[guess],
+                                         mu1=mu[0], mu2=mu[1], sigma1=sigma[0], sigma2=sigma[1])
         return dict(digit=x.numpy().reshape(28, 28), mu=mu.numpy(), sigma=sigma.numpy(),
                     mean=decoded[0], samples=decoded[1:], probabilities=probabilities,
                     guess=guess, confidence=float(probabilities[guess]), text=text)
 
     def web_parts(self) -> dict:
-        """What the website's copy of this view needs (helpers/web.py): the VAE's encoder (its
+        """What the website's copy of this view needs (website/export.py): the VAE's encoder (its
         body and the two heads), its decoder, the judge, the eps of the samples, and the
         figure's moving parts."""
-        return dict(networks={"body": self.vae.encoder, "mu": [self.vae.fc_mu],
+        return dict(view="posterior", networks={"body": self.vae.encoder, "mu": [self.vae.fc_mu],
                               "logvar": [self.vae.fc_logvar], "decoder": self.vae.decoder,
                               "judge": self.judge},
+                    templates=self.TEXTS,
                     images={"digit": self.drawn, "mean": self.mean_image, "samples": self.samples},
                     texts={"judge": self.judge_title},
                     axes=self.ellipse.axes, ellipse=self.ellipse, centre=self.centre,
@@ -484,7 +509,7 @@ class DrawnPosterior(DrawnDigitView):
         if result is None:
             for artist in [self.drawn, self.mean_image, *self.samples]:
                 artist.set_data(np.zeros((28, 28)))
-            self.judge_title.set_text("your digit\n ")
+            self.judge_title.set_text(self.TEXTS["judge_empty"])
             return
         self.ellipse.set_center(result["mu"])
         self.ellipse.set_width(4 * result["sigma"][0])       # 2 std on each side
@@ -494,6 +519,6 @@ class DrawnPosterior(DrawnDigitView):
         self.mean_image.set_data(result["mean"])
         for artist, image in zip(self.samples, result["samples"]):
             artist.set_data(image)
-        self.judge_title.set_text(f"judge: {self.class_names[result['guess']]}\n"
-                                  f"({result['confidence']:.0%} confident)")
+        self.judge_title.set_text(self.TEXTS["judge"].format(name=self.class_names[result["guess"]],
+                                                             confidence=result["confidence"]))
 

@@ -1,17 +1,21 @@
 """The course's website (build/site/, from `make site`) in headless Chromium, for the site tests
 and the site benchmark.
 
-`serve` serves the site folder on 127.0.0.1; `open_offline` opens a page with every request
-outside that server aborted and recorded, and collects failed requests and console errors;
-`check_*` look at one page as a reader would; `move_controls` moves each control of each
-precomputed widget from the keyboard. Nothing here writes into the repository except
-test-output/site/.
+`serve` serves the site folder on 127.0.0.1 (text files gzip-compressed, as a web host serves
+them, when asked); `open_offline` opens a page with every request outside that server aborted
+and recorded, and collects failed requests, console errors and the bytes fetched until the load
+event; `check_*` look at one page as a reader would; `move_controls` moves each control of each
+precomputed widget from the keyboard, `move_every_widget` every widget of a page once;
+`lighthouse` runs Lighthouse (npm, tests/browser/lighthouse) on a page. Nothing here writes
+into the repository except test-output/site/.
 """
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import json
+import mimetypes
 import os
 import subprocess
 import sys
@@ -58,6 +62,34 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _CompressingHandler(_QuietHandler):
+    """As a static web host serves files: text files (HTML, CSS, JavaScript, JSON, SVG)
+    gzip-compressed when the browser accepts it, and connections kept open for the next request
+    (HTTP/1.1); python -m http.server does neither."""
+    TEXT = {".html", ".css", ".js", ".json", ".svg", ".txt"}
+    protocol_version = "HTTP/1.1"
+    _cache: dict = {}
+
+    def do_GET(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if (path.suffix not in self.TEXT or not path.is_file()
+                or "gzip" not in self.headers.get("Accept-Encoding", "")):
+            return super().do_GET()
+        key = (path, path.stat().st_mtime_ns)
+        if key not in self._cache:
+            self._cache[key] = gzip.compress(path.read_bytes(), 6)
+        body = self._cache[key]
+        self.send_response(200)
+        self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 @dataclass
 class Server:
     base: str
@@ -68,9 +100,10 @@ class Server:
         self.httpd.server_close()
 
 
-def serve(folder: Path = SITE) -> Server:
-    """Serve `folder` on 127.0.0.1, a free port, in a background thread."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+def serve(folder: Path = SITE, compress: bool = False) -> Server:
+    """Serve `folder` on 127.0.0.1, a free port, in a background thread; compress: text files
+    gzip-compressed (as a web host would)."""
+    handler = functools.partial(_CompressingHandler if compress else _QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return Server(f"http://127.0.0.1:{httpd.server_address[1]}", httpd)
@@ -81,6 +114,12 @@ class PageLog:
     outside: list = field(default_factory=list)      # requests to anything but the site: aborted
     failed: list = field(default_factory=list)       # requests that failed or answered >= 400
     errors: list = field(default_factory=list)       # console errors and uncaught exceptions
+    requests: list = field(default_factory=list)     # every url the page asked for, in order
+    fetched: dict = field(default_factory=dict)      # url -> bytes received (body as sent + headers)
+    at_load: int = 0                                 # bytes received until the load event
+
+    def bytes(self) -> int:
+        return sum(self.fetched.values())
 
 
 def offline_context(playwright, chromium: str, base: str):
@@ -103,7 +142,8 @@ def offline_context(playwright, chromium: str, base: str):
 
 
 def open_offline(context, url: str):
-    """Open url in a new tab; return (page, log). Waits for MathJax when the page has maths."""
+    """Open url in a new tab; return (page, log), once the page has loaded and the network is
+    quiet."""
     page = context.new_page()
     log = PageLog()
     start = len(context.outside)
@@ -111,9 +151,15 @@ def open_offline(context, url: str):
     page.on("pageerror", lambda e: log.errors.append(str(e)))
     page.on("requestfailed", lambda r: log.failed.append(f"{r.url} ({r.failure})"))
     page.on("response", lambda r: log.failed.append(f"{r.url} ({r.status})") if r.status >= 400 else None)
+    page.on("request", lambda r: log.requests.append(r.url))
+    cdp = page.context.new_cdp_session(page)      # bytes on the wire, as DevTools counts them
+    cdp.send("Network.enable")
+    urls = {}
+    cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+    cdp.on("Network.loadingFinished", lambda e: log.fetched.__setitem__(
+        urls.get(e["requestId"], e["requestId"]), int(e["encodedDataLength"])))
     page.goto(url, wait_until="load")
-    page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise "
-                  "? MathJax.startup.promise.then(() => true) : true")
+    log.at_load = log.bytes()
     page.wait_for_load_state("networkidle")
     log.outside = context.outside[start:]
     return page, log
@@ -135,13 +181,16 @@ def images_without_alt(page) -> list[str]:
 
 
 def maths_state(page) -> dict:
-    """How many maths elements the page has, how many MathJax rendered, and raw TeX left over."""
+    """How many maths elements the page has, how many KaTeX rendered (at build time: HTML, with
+    MathML for screen readers, and no error), and raw TeX left over."""
     return page.evaluate("""() => {
       const maths = Array.from(document.querySelectorAll('.math'));
-      const rendered = maths.filter(m => m.querySelector('mjx-container')).length;
+      const rendered = maths.filter(m => m.querySelector('.katex .katex-html') &&
+                                         m.querySelector('.katex math') && !m.querySelector('.katex-error')).length;
       const article = document.querySelector('article') || document.body;
       const copy = article.cloneNode(true);
-      copy.querySelectorAll('pre, code, script, .highlight').forEach(n => n.remove());
+      // KaTeX's MathML keeps the TeX source as an annotation, for screen readers and copying
+      copy.querySelectorAll('pre, code, script, .highlight, annotation').forEach(n => n.remove());
       const text = copy.textContent;
       const raw = ['$$', '\\\\[', '\\\\(', '\\\\frac', '\\\\mathbb'].filter(s => text.includes(s));
       return {maths: maths.length, rendered: rendered, raw: raw};
@@ -220,7 +269,8 @@ def decoder_parity(page, widget_id: str) -> float:
     """Largest difference, over 100 codes and 784 pixels, between the page's decoder (its
     output array, not the canvas's 8-bit pixels) and PyTorch's (saved at build time)."""
     check = json.loads(next(CHECKS.glob(f"*/{widget_id}-decoder-check.json")).read_text())
-    ours = page.evaluate("([id, codes]) => codes.map(z => AEW.decoders['aew-' + id].decode(z[0], z[1]))",
+    ours = page.evaluate("([id, codes]) => AEW.decoders['aew-' + id].load().then(() => "
+                         "codes.map(z => AEW.decoders['aew-' + id].decode(z[0], z[1])))",
                          [widget_id, check["codes"]])
     return max(abs(a - b) for row_a, row_b in zip(ours, check["pixels"]) for a, b in zip(row_a, row_b))
 
@@ -239,6 +289,7 @@ def slider_latency(page, moves: int = 40) -> list[float]:
     """Press arrow keys on the z1 and z2 sliders of the page's first browser decoder; the ms
     from each input event to the digit drawn on the canvas, as the page measures them."""
     figure = page.locator("figure.aew-decoder").first
+    wait_ready(figure)
     sliders = figure.locator("input[type=range]")
     page.evaluate("() => { AEW.timings.length = 0; }")
     quarter = max(1, moves // 4)
@@ -249,3 +300,73 @@ def slider_latency(page, moves: int = 40) -> list[float]:
         sliders.nth(which).press(key)
         page.wait_for_timeout(20)
     return page.evaluate("() => AEW.timings.slice()")
+
+
+def move_every_widget(page) -> int:
+    """Move every widget of the page once, as a reader would: each one scrolled into view (its
+    network, if any, then loads), each control of a precomputed widget moved, a decoder's slider
+    moved, a drawing pad's example button pressed. Returns how many widgets were moved."""
+    figures = page.locator("figure.aew[data-aew-form]")
+    for n in range(figures.count()):
+        figure = figures.nth(n)
+        figure.scroll_into_view_if_needed()
+        form = figure.get_attribute("data-aew-form")
+        if form == "frames":
+            move_controls(page, figure)
+        elif form in ("decoder", "drawing"):
+            wait_ready(figure)
+            if form == "decoder":
+                slider = figure.locator("input[type=range]").first
+                slider.focus()
+                slider.press("ArrowRight")
+            else:
+                figure.get_by_role("button", name="draw an example").first.click()
+    page.wait_for_load_state("networkidle")
+    return figures.count()
+
+
+def wait_ready(figure, timeout: float = 60_000) -> None:
+    """Wait until a decoder's or drawing pad's network has come (it is fetched when the widget
+    comes near the screen); fail if it could not load."""
+    figure.scroll_into_view_if_needed()
+    figure.page.wait_for_function("f => ['ready', 'failed'].includes(f.getAttribute('data-aew-state'))",
+                                  arg=figure.element_handle(), timeout=timeout)
+    state = figure.get_attribute("data-aew-state")
+    assert state == "ready", f"{figure.get_attribute('id')}: {figure.locator('.aew-status').inner_text()}"
+
+
+# --- Lighthouse ---------------------------------------------------------------------------------
+
+LIGHTHOUSE = REPO / "tests" / "browser" / "lighthouse" / "node_modules" / "lighthouse" / "cli" / "index.js"
+LIGHTHOUSE_HINT = ("Lighthouse is missing: run `npm ci --prefix tests/browser/lighthouse` (needs Node 18 "
+                   "or newer and npm; Lighthouse 12.2.3 is pinned, 13 needs Node 22).")
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+
+
+def lighthouse(url: str, chromium: str, report: Path) -> dict:
+    """Lighthouse's mobile audit of one page (its defaults: a phone's screen, simulated slow 4G
+    and a 4x slower CPU), with the given Chromium; the JSON report goes to `report`. Returns the
+    four category scores (0-100), the load metrics (ms, CLS unitless), the bytes it counted,
+    and every audit of accessibility, best practices and SEO that did not pass."""
+    command = ["node", str(LIGHTHOUSE), url, "--output=json", f"--output-path={report}", "--quiet",
+               "--only-categories=" + ",".join(CATEGORIES),
+               "--chrome-flags=--headless=new --no-sandbox --disable-gpu --no-first-run"]
+    done = subprocess.run(command, env=dict(os.environ, CHROME_PATH=chromium), capture_output=True,
+                          text=True, timeout=600)
+    if done.returncode != 0 or not report.exists():
+        raise RuntimeError(f"Lighthouse failed on {url}: {done.stderr[-2000:]}")
+    data = json.loads(report.read_text())
+    if data.get("runtimeError"):
+        raise RuntimeError(f"Lighthouse on {url}: {data['runtimeError']}")
+    audits = data["audits"]
+    failing = []
+    for name in CATEGORIES[1:]:
+        for ref in data["categories"][name]["auditRefs"]:
+            audit = audits[ref["id"]]
+            if ref.get("weight", 0) > 0 and audit.get("score") is not None and audit["score"] < 1:
+                failing.append(f"{name}: {audit['title']}")
+    metrics = {key: audits[key].get("numericValue") for key in (
+        "first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
+        "cumulative-layout-shift", "speed-index", "interactive")}
+    return {"scores": {k: round(100 * (data["categories"][k]["score"] or 0)) for k in CATEGORIES},
+            "metrics": metrics, "bytes": audits["total-byte-weight"]["numericValue"], "failing": failing}

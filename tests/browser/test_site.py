@@ -2,11 +2,13 @@
 with every request outside the site aborted.
 
 Each page: nothing asked from outside the site, no failed request, no console error, every
-picture with a text alternative, headings in order, the maths rendered by MathJax. Each
+picture with a text alternative, headings in order, the maths rendered (by KaTeX, at build
+time), at most 1.5 MB fetched until the load event (no network's weights among them). Each
 precomputed widget: every control moved from the keyboard changes the picture. Each browser
-decoder: a slider moves the digit, and for 100 codes the page's decoder matches PyTorch's
-within 0.01 per pixel. axe-core over every page: no serious or critical violation (report in
-test-output/site/axe.json).
+decoder: it says it is loading its network, then a slider moves the digit, and for 100 codes
+the page's decoder matches PyTorch's within 0.01 per pixel; each network is fetched once per
+page. Opened from a folder (file://), a live widget says how to serve the site. axe-core over
+every page: no serious or critical violation (report in test-output/site/axe.json).
 
 The site is built first if build/site/ is missing or older than its sources (a few minutes
 with a filled model cache). Screenshots go to test-output/site/.
@@ -17,6 +19,7 @@ import shutil
 import pytest
 
 import site_browser as sb
+from lab_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +44,9 @@ def offline(site, chromium, playwright_session):
     yield context
     browser.close()
     server.stop()
+
+
+PAGE_BUDGET = 1_500_000         # bytes a page may fetch until its load event (issue 26)
 
 
 def shot_name(path: str) -> str:
@@ -69,7 +75,12 @@ def page_problems(page, log, path: str) -> list[str]:
     if maths["rendered"] != maths["maths"] or maths["raw"]:
         problems.append(f"maths not rendered: {maths}")
     if path.startswith("notebooks/") and maths["maths"] == 0:
-        problems.append("a notebook page without maths: MathJax did not run?")
+        problems.append("a notebook page without maths: the build did not render it?")
+    if log.at_load > PAGE_BUDGET:
+        problems.append(f"{log.at_load / 1e6:.2f} MB fetched until load (at most {PAGE_BUDGET / 1e6} MB)")
+    weights = [url for url in log.requests if url.endswith(".f16")]
+    if weights:
+        problems.append(f"networks fetched before any widget was near: {weights[:3]}")
     return [f"{path}: {p}" for p in problems]
 
 
@@ -83,6 +94,7 @@ def test_every_page_offline(site, offline, output):
         try:
             page.screenshot(path=str(output / f"{shot_name(path)}.png"))
             problems += page_problems(page, log, path)
+            print(f"{path}: {log.at_load / 1e3:.0f} kB fetched until load")
         finally:
             page.close()
     assert not problems, "\n".join(problems)
@@ -110,6 +122,7 @@ def test_widgets_move_offline(site, offline, output):
                         assert r["loaded"], f"{widget}: the picture for {r['control']!r} did not load"
                     moved += len(results)
                 elif form == "decoder":
+                    sb.wait_ready(figure)
                     before = sb.canvas_pixels(figure)
                     slider = figure.locator("input[type=range]").first
                     slider.focus()
@@ -117,9 +130,17 @@ def test_widgets_move_offline(site, offline, output):
                         slider.press("ArrowRight")
                     assert sb.canvas_pixels(figure) != before, f"{widget}: the digit did not move"
                     decoders += 1
+                elif form == "drawing":
+                    sb.wait_ready(figure)
                 figure.screenshot(path=str(output / f"{widget}-after.png"))
             assert not log.errors, f"{path}: console errors {log.errors[:5]}"
             assert not log.failed and not log.outside, f"{path}: {log.failed[:3]} {log.outside[:3]}"
+            networks = [url for url in log.requests if url.endswith(".f16")]
+            wanted = page.evaluate("""() => Array.from(document.querySelectorAll('script.aew-data')).flatMap(s => {
+                const d = JSON.parse(s.textContent);
+                return d.network ? [d.network.url] : d.networks ? Object.values(d.networks).map(n => n.url) : [];
+              }).map(u => new URL(u, location.href).href)""")
+            assert sorted(networks) == sorted(set(wanted)), f"{path}: each network once: fetched {networks}"
         finally:
             page.close()
     assert decoders == 2, f"expected the latent explorers of 01 and 06 as browser decoders, found {decoders}"
@@ -172,6 +193,7 @@ def drawing_page(offline, number: str):
     figure = page.locator("figure.aew-drawing")
     assert figure.count() == 1, f"{name}: expected one drawing pad on the page, found {figure.count()}"
     widget = figure.get_attribute("id")
+    sb.wait_ready(figure.first)
     page.wait_for_function("id => AEW.drawings[id] && AEW.drawings[id].digit()", arg=widget)
     return page, log, figure.first, widget
 
@@ -335,3 +357,23 @@ def test_drawing_pads_compute_as_pytorch(number, site, offline):
             assert f["ink_mean"] < 0.005 and f["shifted_max"] < 0.25, f"{number}, strokes {name}: {f}"
     finally:
         page.close()
+
+
+def test_a_page_opened_from_a_folder_says_how_to_serve_the_site(site, chromium, playwright_session):
+    """file://: a browser does not let a page fetch files, so the live widgets cannot get their
+    networks; each says so and how to serve the site, the rest of the page works."""
+    browser = playwright_session.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    try:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((site / "notebooks" / next(p.name for p in (site / "notebooks").glob("01_*.html"))).as_uri())
+        figure = page.locator("figure.aew-decoder").first
+        figure.scroll_into_view_if_needed()
+        page.wait_for_function("f => f.getAttribute('data-aew-state') === 'failed'", arg=figure.element_handle())
+        status = figure.locator(".aew-status").inner_text()
+        assert "must be served" in status and "http.server" in status, status
+        assert not errors, errors            # no uncaught exception: the failure is handled
+        assert sb.maths_state(page)["rendered"] > 0
+    finally:
+        browser.close()

@@ -1,15 +1,20 @@
 /* The course's widgets on the website, without a kernel.
  *
- * helpers/web.py writes, for each widget a notebook shows, a <figure class="aew"> holding its
- * data as JSON. This script turns each one into a player:
+ * website/export.py writes, for each widget a notebook shows, a <figure class="aew"> holding
+ * its data as JSON. This script turns each one into a player:
  *   - "frames": pictures the widget drew at build time for each setting of its controls; the
  *     controls pick one (a keyboard-usable <input type="range">, <select> or radio group);
- *   - "decoder": a latent explorer; the decoder's float16 weights come with the page and the
- *     forward pass (Linear layers, ReLU, sigmoid) runs here, drawing the digit on a canvas;
+ *   - "decoder": a latent explorer; the forward pass (Linear layers, ReLU, sigmoid) runs here
+ *     on the decoder's float16 weights, drawing the digit on a canvas;
  *   - "drawing": a drawing pad (pointer: mouse, pen or finger) and the view of notebook 01, 02
- *     or 06 beside it; the drawing is prepared as helpers/drawing.py does (`prepareDigit`) and
- *     the view's networks run here, with the same forward pass as the decoders (`runNetwork`).
- * No framework, no network: everything it needs is in the page and the site's folder.
+ *     or 06 beside it; the drawing is prepared as helpers/drawing.py does (`prepareDigit`, with
+ *     that module's constants from the page's data) and the view's networks run here, with the
+ *     same forward pass as the decoders (`runNetwork`).
+ * A network's weights are a binary file of the site, fetched (once per page, whatever number of
+ * widgets run it) when its widget comes near the screen or is first used; the widget says that
+ * it is loading meanwhile. Every word the players show comes from the page's data (templates
+ * written in Python, filled in by `format`): none is written here.
+ * No framework, nothing from another host: everything it needs is in the site's folder.
  */
 (function () {
   "use strict";
@@ -18,6 +23,25 @@
   AEW.timings = [];    // ms from each slider event to the digit drawn (read by the benchmark)
   AEW.drawings = {};   // widget id -> {compute(digit, setting), drawStrokes(strokes), ...}
   AEW.drawTimings = []; // ms from each pen lift (or button) to the view redrawn
+
+  // Python's str.format for the templates the page's data carries: {name}, {name:.2f},
+  // {name:.0%}, and {} or {:.2f} filled in order from an array.
+  function format(template, values) {
+    var n = 0;
+    return template.replace(/\{(\w*)(?::\.(\d+)([f%]))?\}/g, function (_, name, digits, type) {
+      var value = name === "" ? values[n++] : values[name];
+      if (type === "f") return Number(value).toFixed(Number(digits));
+      if (type === "%") return (100 * value).toFixed(Number(digits)) + "%";
+      return String(value);
+    });
+  }
+
+  // Pixels are clamped to the course's range, [0, 1] (helpers.drawing.PIXEL_RANGE, in the data).
+  function clamp(value, range) { return Math.min(range[1], Math.max(range[0], value)); }
+  function clampAll(x, range) {
+    for (var c = 0; c < x.length; c++) x[c] = clamp(x[c], range);
+    return x;
+  }
 
   function make(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -163,24 +187,81 @@
     return halfToFloat;
   }
 
-  function unpack(blob, count) {
-    // base64 -> float16 (little-endian) -> Float32Array
-    var bytes = atob(blob), table = float16Table(), out = new Float32Array(count);
-    for (var i = 0; i < count; i++) out[i] = table[bytes.charCodeAt(2 * i) | (bytes.charCodeAt(2 * i + 1) << 8)];
-    return out;
-  }
-
-  function loadLayers(specs) {
-    var blobs = window.AEW_WEIGHTS || {};
-    return specs.map(function (layer) {
+  // A network's file (website/export.py's _network_file): each Linear's weight, then its bias,
+  // float16 little-endian, at the offsets the layers give -> layers with Float32Array weights.
+  function layersFrom(spec, buffer) {
+    var table = float16Table(), view = new DataView(buffer);
+    return spec.layers.map(function (layer) {
       if (layer.kind !== "Linear") return layer;
-      var all = unpack(blobs[layer.blob], layer.in * layer.out + layer.out);
+      var count = layer.in * layer.out + layer.out, all = new Float32Array(count);
+      for (var i = 0; i < count; i++) all[i] = table[view.getUint16(layer.offset + 2 * i, true)];
       return { kind: "Linear", in: layer.in, out: layer.out,
                weight: all.subarray(0, layer.in * layer.out), bias: all.subarray(layer.in * layer.out) };
     });
   }
 
-  // A network's forward pass: x -> W x + b, activations between (what helpers/web.py's
+  var networks = {};   // url -> the promise of its layers: each network is fetched once per page
+  function fetchNetwork(spec) {
+    if (!networks[spec.url]) {
+      networks[spec.url] = fetch(spec.url).then(function (response) {
+        if (!response.ok) throw new Error(spec.url + ": " + response.status);
+        return response.arrayBuffer();
+      }).then(function (buffer) { return layersFrom(spec, buffer); });
+    }
+    return networks[spec.url];
+  }
+
+  function fetchJSON(spec) {
+    return fetch(spec.url).then(function (response) {
+      if (!response.ok) throw new Error(spec.url + ": " + response.status);
+      return response.json();
+    });
+  }
+
+  function fetchImage(src) {
+    return new Promise(function (resolve, reject) {
+      var image = new Image();
+      image.onload = function () { resolve(image); };
+      image.onerror = function () { reject(new Error(src + " did not load")); };
+      image.src = src;
+    });
+  }
+
+  /* Load what a widget needs (`load`, returning a promise) when it comes near the screen or
+   * is first used, whichever is first, once; meanwhile its status line says so. Returns
+   * start(): the promise of what `load` gives (null if it failed; the status line says why). */
+  function lazily(root, data, load) {
+    var status = root.querySelector(".aew-status"), promise = null;
+    function start() {
+      if (promise) return promise;
+      root.setAttribute("data-aew-state", "loading");
+      status.textContent = format(data.words.loading, { size: data.download });
+      promise = load().then(function (value) {
+        root.setAttribute("data-aew-state", "ready");
+        status.textContent = "";
+        return value;
+      }, function (error) {
+        root.setAttribute("data-aew-state", "failed");
+        status.textContent = format(data.words.failed, { error: error.message }) +
+          (location.protocol === "file:" ? " " + data.words.file : "");
+        return null;
+      });
+      return promise;
+    }
+    if ("IntersectionObserver" in window) {
+      var observer = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) { observer.disconnect(); start(); }
+      }, { rootMargin: "400px 0px" });
+      observer.observe(root);
+    } else {
+      start();
+    }
+    root.addEventListener("focusin", start);
+    root.addEventListener("pointerdown", start);
+    return start;
+  }
+
+  // A network's forward pass: x -> W x + b, activations between (what website/export.py's
   // run_layers computes in NumPy). Every network of every widget runs through here.
   function runNetwork(layers, input) {
     var x = Float32Array.from(input);
@@ -203,14 +284,6 @@
     });
     return x;
   }
-
-  function clamp01(x) {
-    for (var c = 0; c < x.length; c++) x[c] = Math.min(1, Math.max(0, x[c]));
-    return x;
-  }
-
-  // The decoder's image, clamped to [0, 1] as the widget's own decode does.
-  function forward(layers, z) { return clamp01(runNetwork(layers, z)); }
 
   // The cross of the latent explorers (matplotlib's "X" marker): white outline, black inside.
   function drawCross(context, x, y, size) {
@@ -239,16 +312,10 @@
     return lines;
   }
 
-  // data coordinates of axes `a` (helpers/web.py's _axes_map) -> canvas pixels
+  // data coordinates of axes `a` (website/export.py's _axes_map) -> canvas pixels
   function toPixels(a, x, y) {
     return [a.x[0] + (x - a.xlim[0]) / (a.xlim[1] - a.xlim[0]) * (a.x[1] - a.x[0]),
             a.y[0] + (y - a.ylim[0]) / (a.ylim[1] - a.ylim[0]) * (a.y[1] - a.y[0])];
-  }
-
-  function pythonFormat(format, values) {
-    // the caption's "{:.2f}" places, filled in order
-    var n = 0;
-    return format.replace(/\{:\.(\d)f\}/g, function (_, digits) { return values[n++].toFixed(Number(digits)); });
   }
 
   function decoderPlayer(root, data) {
@@ -257,8 +324,7 @@
     var digit = make("canvas", { width: "28", height: "28" });      // off-screen, one pixel per pixel
     var digitContext = digit.getContext("2d");
     var pixels = digitContext.createImageData(28, 28);
-    var layers = loadLayers(data.layers);
-    var background = new Image();
+    var layers = null, background = null;      // fetched when the widget comes near the screen
     var box = root.querySelector(".aew-controls");
     var z = data.sliders.map(function (s) { return s.value; });
     var digits = data.sliders.map(function (s) { var m = /\.(\d)f/.exec(s.format); return m ? Number(m[1]) : 2; });
@@ -283,9 +349,11 @@
       return range;
     });
 
-    function decode(z1, z2) { return forward(layers, [z1, z2]); }
+    // the decoder's image, clamped as the widget's own decode does
+    function decode(z1, z2) { return clampAll(runNetwork(layers, [z1, z2]), data.pixels); }
 
     function draw() {
+      if (!layers) return null;
       var image = decode(z[0], z[1]);
       for (var p = 0; p < 784; p++) {
         var grey = Math.round(image[p] * 255);
@@ -300,22 +368,26 @@
       // the cross at z on the scatter of codes, the caption over the digit
       var at = toPixels(data.axes, z[0], z[1]);
       drawCross(context, at[0], at[1], data.marker_size);
-      var lines = writeLines(context, data.caption, pythonFormat(data.caption.format, z));
-      canvas.setAttribute("aria-label", data.alt + " The digit decoded from " + lines.join(" ") + ".");
+      var lines = writeLines(context, data.caption, format(data.caption.template, z));
+      canvas.setAttribute("aria-label", format(data.words.decoded, { alt: data.alt, caption: lines.join(" ") }));
       return image;
     }
 
+    var load = lazily(root, data, function () {
+      return Promise.all([fetchNetwork(data.network), fetchImage(data.background)]).then(function (both) {
+        layers = both[0];
+        background = both[1];
+        draw();
+      });
+    });
     AEW.decoders[root.id] = {
+      load: load,                 // the promise of the decoder, ready
       decode: function (z1, z2) { return Array.from(decode(z1, z2)); },
       sliders: sliders
     };
-    background.onload = draw;
-    background.src = data.background;
   }
 
   /* ---- a drawn digit, prepared as MNIST's digits were (helpers/drawing.py, step by step) ---- */
-
-  var BOX = 20, FRAME = 28, INK_THRESHOLD = 0.05;
 
   function roundHalfUp(x) { return Math.floor(x + 0.5); }
 
@@ -355,10 +427,12 @@
     return out;
   }
 
-  // helpers.drawing.prepare_digit: ink (height x width, 1 = ink) -> 28x28 digit, or null when
-  // there is no ink. 1. bounding box of the pixels above 0.05; 2. scaled so its longer side is
-  // 20, by area averaging; 3. its centre of mass put at the centre of the 28x28 frame.
-  function prepareDigit(ink, height, width) {
+  // helpers.drawing.prepare_digit: ink (height x width, 1 = ink) -> FRAME x FRAME digit, or
+  // null when there is no ink. 1. bounding box of the pixels above the ink threshold; 2. scaled
+  // so its longer side is BOX, by area averaging; 3. its centre of mass put at the centre of the
+  // frame. `prep`: that module's constants, {box, frame, threshold, pixels}, from the page's data.
+  function prepareDigit(ink, height, width, prep) {
+    var BOX = prep.box, FRAME = prep.frame, INK_THRESHOLD = prep.threshold;
     var top = height, bottom = -1, left = width, right = -1;
     for (var r = 0; r < height; r++) {
       for (var c = 0; c < width; c++) {
@@ -373,7 +447,7 @@
     if (bottom < 0) return null;
     var h = bottom - top + 1, w = right - left + 1, crop = new Float64Array(h * w);
     for (var i = 0; i < h; i++) {
-      for (var j = 0; j < w; j++) crop[i * w + j] = Math.min(1, Math.max(0, ink[(top + i) * width + left + j]));
+      for (var j = 0; j < w; j++) crop[i * w + j] = clamp(ink[(top + i) * width + left + j], prep.pixels);
     }
     var longest = Math.max(h, w);
     var newH = Math.max(1, roundHalfUp(h * BOX / longest)), newW = Math.max(1, roundHalfUp(w * BOX / longest));
@@ -389,14 +463,15 @@
     var x0 = Math.min(Math.max(roundHalfUp(FRAME / 2 - colMoment / mass), 0), FRAME - newW);
     var digit = new Float32Array(FRAME * FRAME);
     for (var p = 0; p < newH; p++) {
-      for (var q = 0; q < newW; q++) digit[(y0 + p) * FRAME + x0 + q] = Math.min(1, Math.max(0, box[p * newW + q]));
+      for (var q = 0; q < newW; q++) digit[(y0 + p) * FRAME + x0 + q] = clamp(box[p * newW + q], prep.pixels);
     }
     return digit;
   }
 
   /* A drawing pad: white ink on black, round pen; pointer events (mouse, pen, finger). Calls
-   * onDigit(digit or null, eventTime) when the pen is lifted, the pad cleared or an example drawn. */
-  function drawingPad(root, spec, onDigit) {
+   * onDigit(digit or null, eventTime) when the pen is lifted, the pad cleared or an example drawn.
+   * spec: data.pad (its size, pen, the preparation's constants, the buttons' words). */
+  function drawingPad(root, spec, words, onDigit) {
     var canvas = root.querySelector("canvas.aew-pad-canvas");
     var context = canvas.getContext("2d", { willReadFrequently: true });
     var size = spec.size, erasing = false, stroke = null;
@@ -421,7 +496,7 @@
       for (var i = 0; i < out.length; i++) out[i] = rgba[4 * i] / 255;   // the red channel
       return out;
     }
-    function changed(time) { onDigit(prepareDigit(ink(), size, size), time); }
+    function changed(time) { onDigit(prepareDigit(ink(), size, size, spec), time); }
 
     // strokes from code ({points: [[x, y], ...], width, erase}): the example buttons, the tests
     function drawStrokes(strokes) {
@@ -485,18 +560,18 @@
       buttons.appendChild(b);
       return b;
     }
-    var pen = button("pen", function () { useEraser(false); }, true);
-    var eraser = button("eraser", function () { useEraser(true); }, false);
-    button("clear", function (event) { blank(); changed(event.timeStamp); });
+    var pen = button(spec.buttons.pen, function () { useEraser(false); }, true);
+    var eraser = button(spec.buttons.eraser, function () { useEraser(true); }, false);
+    button(spec.buttons.clear, function (event) { blank(); changed(event.timeStamp); });
     function useEraser(on) {
       erasing = on;
       pen.setAttribute("aria-pressed", String(!on));
       eraser.setAttribute("aria-pressed", String(on));
     }
-    buttons.appendChild(make("span", { class: "aew-small" }, "draw an example:"));
+    buttons.appendChild(make("span", { class: "aew-small" }, words.examples));
     spec.examples.forEach(function (example) {
       var b = button(example.name, function (event) { blank(); drawStrokes(example.strokes); changed(event.timeStamp); });
-      b.setAttribute("aria-label", "draw an example " + example.name);
+      b.setAttribute("aria-label", format(words.example, { name: example.name }));
     });
 
     blank();
@@ -509,7 +584,8 @@
   }
 
   /* The views beside the pad: what each computes (as its Python class's `compute`, the same
-   * keys) and what it paints over the figure's background. */
+   * keys) and what it paints over the figure's background. Their words are the Python class's
+   * TEXTS (data.templates), filled in with `format`. */
 
   function meanSquare(a, b) {
     var sum = 0;
@@ -524,13 +600,27 @@
     return out;
   }
 
-  function percent(p) { return (100 * p).toFixed(0) + "%"; }
+  // helpers.corruption.corrupt, on the random numbers it draws with the view's seed (`random`:
+  // uniform, uniform2, normal; data.salt_share: salt_and_pepper's coin; `range`: the pixels').
+  function corrupt(kind, level, digit, random, saltShare, range) {
+    var noisy = new Float32Array(digit.length);
+    level = Math.fround(level);               // torch compares in float32
+    for (var p = 0; p < digit.length; p++) {
+      if (kind === "masking") noisy[p] = random.uniform[p] >= level ? digit[p] : 0;
+      else if (kind === "gaussian") noisy[p] = clamp(digit[p] + level * random.normal[p], range);
+      else if (kind === "salt-and-pepper") noisy[p] = random.uniform[p] < level ? (random.uniform2[p] < saltShare ? range[1] : range[0]) : digit[p];
+      else throw new Error("unknown noise " + kind);
+    }
+    return noisy;
+  }
 
+  // keyed by the name each view's web_parts() declares
   var VIEWS = {
-    DrawnCode: {
+    code: {
       compute: function (data, nets, digit) {
+        var T = data.templates;
         var code = runNetwork(nets.encoder, digit);
-        var reconstruction = clamp01(runNetwork(nets.decoder, code));
+        var reconstruction = clampAll(runNetwork(nets.decoder, code), data.pixels);
         var codes = data.codes, order = codes.map(function (c, i) {
           return [(c[0] - code[0]) * (c[0] - code[0]) + (c[1] - code[1]) * (c[1] - code[1]), i];
         });
@@ -539,16 +629,15 @@
         var error = meanSquare(reconstruction, digit);
         var names = neighbours.map(function (i) { return data.class_names[data.labels[i]]; });
         return { digit: digit, code: code, reconstruction: reconstruction, error: error, neighbours: neighbours,
-                 text: "code z = (" + code[0].toFixed(2) + ", " + code[1].toFixed(2) + "); reconstruction MSE " +
-                       error.toFixed(4) + " per pixel; nearest training digits: " + names.join(", ") };
+                 text: format(T.text, { z1: code[0], z2: code[1], error: error, names: names.join(T.separator) }) };
       },
       paint: function (view, data, result) {
-        var ctx = view.context;
+        var ctx = view.context, T = data.templates;
         view.digit(result ? result.digit : null, data.images.digit);
         view.digit(result ? result.reconstruction : null, data.images.reconstruction);
-        writeLines(ctx, data.texts.reconstruction, result ? "reconstruction\nMSE " + result.error.toFixed(4) : "reconstruction\n ");
+        writeLines(ctx, data.texts.reconstruction, result ? format(T.reconstruction, result) : T.reconstruction_empty);
         data.images.near.forEach(function (box, n) {
-          if (!result) { view.digit(null, box); return; }
+          if (!result) { view.digit(null, box); writeLines(ctx, data.texts.near[n], T.near_empty); return; }
           var i = result.neighbours[n];
           ctx.imageSmoothingEnabled = false;
           ctx.drawImage(view.sheet, (i % 50) * 28, Math.floor(i / 50) * 28, 28, 28, box[0], box[1], box[2], box[3]);
@@ -562,58 +651,51 @@
         }
       }
     },
-    DrawnDenoising: {
+    denoising: {
       compute: function (data, nets, digit, setting) {
-        var kind = setting.kind, level = Math.fround(setting.level), noisy = new Float32Array(784);
-        for (var p = 0; p < 784; p++) {      // helpers.corruption, with the view's own random numbers
-          if (kind === "masking") noisy[p] = data.uniform[p] >= level ? digit[p] : 0;
-          else if (kind === "gaussian") noisy[p] = Math.min(1, Math.max(0, digit[p] + level * data.normal[p]));
-          else noisy[p] = data.uniform[p] < level ? (data.uniform2[p] < 0.5 ? 1 : 0) : digit[p];
-        }
+        var kind = setting.kind;
+        var noisy = corrupt(kind, setting.level, digit, data, data.salt_share, data.pixels);
         var plain = runNetwork(nets.plain, noisy), dae = runNetwork(nets["dae " + kind], noisy);
         var errors = { "noisy": meanSquare(noisy, digit), "plain AE": meanSquare(plain, digit), "DAE": meanSquare(dae, digit) };
-        return { digit: digit, noisy: noisy, "plain AE": clamp01(plain), "DAE": clamp01(dae), errors: errors,
-                 kind: kind, level: setting.level,
-                 text: kind + " noise, level " + setting.level.toFixed(2) + "; MSE per pixel against your digit: noisy " +
-                       errors.noisy.toFixed(4) + ", plain AE " + errors["plain AE"].toFixed(4) + ", DAE " + errors.DAE.toFixed(4) };
+        var values = { kind: kind, level: setting.level, noisy: errors.noisy, plain: errors["plain AE"], dae: errors.DAE };
+        return { digit: digit, noisy: noisy, "plain AE": clampAll(plain, data.pixels), "DAE": clampAll(dae, data.pixels),
+                 errors: errors, kind: kind, level: setting.level, values: values,
+                 text: format(data.templates.text, values) };
       },
       paint: function (view, data, result) {
-        var im = data.images, t = data.texts.titles;
+        var im = data.images, slots = data.texts.titles, T = data.templates;
         view.digit(result && result.digit, im.digit);
         view.digit(result && result.noisy, im.noisy);
         view.digit(result && result["plain AE"], im.plain);
         view.digit(result && result.DAE, im.dae);
-        if (!result) { t.forEach(function (slot) { writeLines(view.context, slot, " \n "); }); return; }
-        var e = result.errors;
-        writeLines(view.context, t[0], result.kind + " " + result.level.toFixed(2) + "\nMSE " + e.noisy.toFixed(4));
-        writeLines(view.context, t[1], "plain AE\nMSE " + e["plain AE"].toFixed(4));
-        writeLines(view.context, t[2], "DAE\nMSE " + e.DAE.toFixed(4));
+        slots.forEach(function (slot, n) {
+          writeLines(view.context, slot, result ? format(T.titles[n], result.values) : T.title_empty);
+        });
       }
     },
-    DrawnPosterior: {
+    posterior: {
       compute: function (data, nets, digit) {
         var h = runNetwork(nets.body, digit);
         var mu = runNetwork(nets.mu, h), logvar = runNetwork(nets.logvar, h);
         var sigma = [Math.exp(0.5 * logvar[0]), Math.exp(0.5 * logvar[1])];
         var decoded = [[mu[0], mu[1]]].concat(data.eps.map(function (e) {
           return [mu[0] + sigma[0] * e[0], mu[1] + sigma[1] * e[1]];
-        })).map(function (z) { return clamp01(runNetwork(nets.decoder, z)); });
+        })).map(function (z) { return clampAll(runNetwork(nets.decoder, z), data.pixels); });
         var probabilities = softmax(runNetwork(nets.judge, digit)), guess = 0;
         for (var k = 1; k < probabilities.length; k++) if (probabilities[k] > probabilities[guess]) guess = k;
         var name = data.class_names[guess];
         return { digit: digit, mu: mu, sigma: sigma, mean: decoded[0], samples: decoded.slice(1),
                  probabilities: probabilities, guess: guess, confidence: probabilities[guess],
-                 text: "judge: " + name + " (" + percent(probabilities[guess]) + " confident); q(z|x): μ = (" +
-                       mu[0].toFixed(2) + ", " + mu[1].toFixed(2) + "), σ = (" + sigma[0].toFixed(2) + ", " +
-                       sigma[1].toFixed(2) + ")" };
+                 text: format(data.templates.text, { name: name, confidence: probabilities[guess], mu1: mu[0],
+                                                     mu2: mu[1], sigma1: sigma[0], sigma2: sigma[1] }) };
       },
       paint: function (view, data, result) {
-        var ctx = view.context;
+        var ctx = view.context, T = data.templates;
         view.digit(result && result.digit, data.images.digit);
         view.digit(result && result.mean, data.images.mean);
         data.images.samples.forEach(function (box, n) { view.digit(result && result.samples[n], box); });
-        writeLines(ctx, data.texts.judge, result ? "judge: " + data.class_names[result.guess] + "\n(" +
-                   percent(result.confidence) + " confident)" : "your digit\n ");
+        writeLines(ctx, data.texts.judge, result ? format(T.judge, { name: data.class_names[result.guess],
+                                                                    confidence: result.confidence }) : T.judge_empty);
         if (!result) return;
         // q(z|x): an ellipse of 2 standard deviations and a + at the mean, clipped to the axes
         var a = data.axes, centre = toPixels(a, result.mu[0], result.mu[1]);
@@ -641,20 +723,18 @@
 
   function drawingPlayer(root, data) {
     var kind = VIEWS[data.view];
-    if (!kind) return;
-    var nets = {};
-    Object.keys(data.networks).forEach(function (name) { nets[name] = loadLayers(data.networks[name]); });
+    if (!kind) throw new Error(root.id + ": aew.js has no view " + JSON.stringify(data.view));
+    var nets = null;                // the view's networks, fetched when it comes near the screen
     var canvas = root.querySelector("canvas.aew-canvas"), context = canvas.getContext("2d");
     var preview = root.querySelector("canvas.aew-preview"), previewContext = preview.getContext("2d");
     var result = root.querySelector(".aew-result");
     var small = make("canvas", { width: "28", height: "28" }), smallContext = small.getContext("2d");
     var pixels = smallContext.createImageData(28, 28);
-    var background = new Image(), sheet = data.sheet ? new Image() : null;
-    var setting = {}, last = null, waiting = sheet ? 2 : 1;
+    var background = null, setting = {}, last = null;
 
     function paintDigit(target, image, box) {   // a 28x28 image (or black for null) into box
       for (var p = 0; p < 784; p++) {
-        var grey = image ? Math.round(Math.min(1, Math.max(0, image[p])) * 255) : 0;
+        var grey = image ? Math.round(clamp(image[p], data.pixels) * 255) : 0;
         pixels.data[4 * p] = pixels.data[4 * p + 1] = pixels.data[4 * p + 2] = grey;
         pixels.data[4 * p + 3] = 255;
       }
@@ -662,19 +742,19 @@
       target.imageSmoothingEnabled = false;              // square pixels, as matplotlib draws them
       target.drawImage(small, box[0], box[1], box[2], box[3]);
     }
-    var view = { context: context, sheet: sheet, digit: function (image, box) { paintDigit(context, image, box); } };
+    var view = { context: context, sheet: null, digit: function (image, box) { paintDigit(context, image, box); } };
 
     function show(digit, time) {
-      if (waiting) return;
       last = digit;
+      paintDigit(previewContext, digit, [0, 0, preview.width, preview.height]);
+      preview.setAttribute("aria-label", format(data.words.preview, { what: digit ? data.words.prepared : data.words.empty }));
+      if (!nets) { load(); return null; }     // drawn before the networks came: shown once they do
       var computed = digit ? kind.compute(data, nets, digit, setting) : null;
       context.drawImage(background, 0, 0, canvas.width, canvas.height);
       kind.paint(view, data, computed);
-      paintDigit(previewContext, digit, [0, 0, preview.width, preview.height]);
-      preview.setAttribute("aria-label", "The 28 by 28 digit the models see: " + (digit ? "your drawing, prepared" : "empty"));
       var text = computed ? computed.text : data.empty;
       result.textContent = text;
-      canvas.setAttribute("aria-label", data.alt + " Now: " + text + ".");
+      canvas.setAttribute("aria-label", format(data.words.now, { alt: data.alt, text: text }));
       if (time !== undefined) AEW.drawTimings.push(performance.now() - time);
       return computed;
     }
@@ -690,9 +770,24 @@
       c.set(spec.start);
       setting[spec.name] = spec.numbers[spec.start];
     });
-    var pad = drawingPad(root, data.pad, show);
+    var pad = drawingPad(root, data.pad, data.words, show);
+    var load = lazily(root, data, function () {
+      var names = Object.keys(data.networks);
+      var wanted = names.map(function (name) { return fetchNetwork(data.networks[name]); });
+      wanted.push(fetchImage(data.background), data.sheet ? fetchImage(data.sheet) : null, fetchJSON(data.view_data));
+      return Promise.all(wanted).then(function (loaded) {
+        var ready = {};
+        names.forEach(function (name, n) { ready[name] = loaded[n]; });
+        background = loaded[names.length];
+        view.sheet = loaded[names.length + 1];
+        Object.assign(data, loaded[names.length + 2]);      // the view's own data
+        nets = ready;
+        pad.changed();
+      });
+    });
 
     AEW.drawings[root.id] = {
+      load: load,                 // the promise of the view, ready
       // the view's numbers for a 28x28 digit (784 values), as plain arrays (for the tests)
       compute: function (digit, options) {
         var out = kind.compute(data, nets, Float32Array.from(digit), Object.assign({}, setting, options || {}));
@@ -706,20 +801,16 @@
       ink: function () { return Array.from(pad.ink()); },
       text: function () { return result.textContent; }
     };
-    function loaded() {
-      waiting -= 1;
-      if (!waiting) pad.changed();
-    }
-    background.onload = loaded;
-    background.src = data.background;
-    if (sheet) { sheet.onload = loaded; sheet.src = data.sheet; }
   }
 
   // for the tests (Node and the browser): the pure parts
   AEW.prepareDigit = prepareDigit;
   AEW.areaResize = areaResize;
   AEW.runNetwork = runNetwork;
-  AEW.loadLayers = loadLayers;
+  AEW.layersFrom = layersFrom;
+  AEW.corrupt = corrupt;
+  AEW.format = format;
+  AEW.views = Object.keys(VIEWS);
 
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("figure.aew"), function (root) {

@@ -1,6 +1,6 @@
 """Start JupyterLab for the course and print the link that logs in: what `make lab` runs.
 
-    python -I helpers/lab.py [--port=8888] [JupyterLab options, e.g. --no-browser]
+    python -I tools/lab.py [--port=8888] [JupyterLab options, e.g. --no-browser]
 
 JupyterLab listens on 127.0.0.1 only (nobody else on the network can reach it) and wants a
 token: a fresh random one each time, handed over in the environment variable JUPYTER_TOKEN,
@@ -9,9 +9,9 @@ can see. JupyterLab then prints its link with the token hidden ("?token=..."), s
 waits until the server answers and prints the full link itself. Open it if no browser window
 appears (WSL, a remote machine, --no-browser). Ctrl-C stops the server and its kernels.
 
-Run it as a script (`python -I helpers/lab.py`), not through the package: `import helpers`
-loads PyTorch, which takes seconds, and this needs nothing from it. (-I keeps helpers/ itself
-off the import path, so no module there can stand in for one of Python's.)
+Run it as a script (`python -I tools/lab.py`): it needs nothing from the course's helpers
+(which load PyTorch, taking seconds), and -I keeps tools/ itself off the import path, so no
+module there can stand in for one of Python's.
 """
 from __future__ import annotations
 

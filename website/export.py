@@ -1,27 +1,37 @@
 """The course as a website: what the kernel does while `make site` executes a notebook.
 
 `make site` (website/build.py) runs each notebook with `enable(...)` as a hidden first cell and
-`export_widgets()` as a hidden last cell. Nothing here changes what a notebook computes:
+`export_widgets()` as a hidden last cell. Nothing here changes what a notebook computes, and
+nothing in helpers/ imports this module (it is the site's build tool, not the course):
 
 - every matplotlib figure shown inline gets a text alternative (`describe_figure`), stored in
   the output's metadata, which the website uses as the image's alt text;
 - every course widget that is displayed gets a placeholder in its output; at the end of the
-  notebook `export_widgets()` turns each one into a web form that moves without a kernel:
-    "decoder"  the latent explorers (01, 06): the decoder's weights in float16, its background
-               picture and the sliders' ranges; the page runs the forward pass itself;
-    "drawing"  the drawing pads (01, 02, 06): a pad in the page, the preparation of helpers.drawing
-               in JavaScript, and the networks the view runs (float16), run by the same
-               script that runs the decoders; the view's `web_parts()` says what it needs;
-    "frames"   the other widgets: the widget's own controls are set to each value of a grid
-               (`GRIDS`) and its own picture and texts are saved, so the page plays them back;
+  notebook `export_widgets()` turns each one into a web form that moves without a kernel.
+
+Which form a widget gets is looked up in FORMS by its class (along the class's MRO), never by
+the class's name: a renamed widget class breaks the import of this module, and a course widget
+missing from FORMS stops the build, instead of either silently becoming a still picture. The
+forms, and what each widget declares for them:
+    "decoder"  the latent explorers (01, 06), helpers.widgets.base.LatentSliders.web_parts():
+               the decoder (its weights in float16, fetched by the page as a binary file when
+               the widget comes near the screen), its background picture and the sliders; the
+               page runs the forward pass itself;
+    "drawing"  the drawing pads (01, 02, 06), helpers.widgets.drawing's views' web_parts():
+               a pad in the page, the preparation of helpers.drawing in JavaScript (with its
+               constants from Python), the networks the view runs (float16, fetched the same
+               way), and the view's text templates, filled in by the page;
+    "frames"   the other course widgets (their `controls` and `picture`, helpers.widgets.base):
+               the controls are set to each value of a grid (FORMS) and the widget's own picture
+               and texts are saved, so the page plays them back;
     "static"   any other widget: its picture as executed and one line saying that it moves in
                JupyterLab.
-  Frames come from the widget object itself (the same class and code path as in JupyterLab),
-  so the notebook and its web page cannot drift apart.
+Frames come from the widget object itself (the same class and code path as in JupyterLab), so
+the notebook and its web page cannot drift apart. Every text the page shows comes from here or
+from the widget (website/static/aew.js holds none).
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import io
@@ -29,56 +39,105 @@ import itertools
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .tensors import to_numpy
+from helpers import drawing as course_drawing
+from helpers import widgets as course_widgets
+from helpers.corruption import SALT_SHARE
+from helpers.tensors import to_numpy
+from helpers.widgets.base import LatentSliders
+from helpers.widgets.drawing import DrawnDigitView
 
 ALL = "all"          # a grid entry: every value the control offers
 
-# Which values of each control the website precomputes, per widget class. A widget absent from
-# this table (and not a latent explorer) gets the static form. Each entry is a list of
-# sub-grids (their union is precomputed); a control missing from a sub-grid keeps its value.
-# "note" is the one line the page shows when the grid is smaller than the widget's.
-GRIDS = {
-    "NoiseExplorer": {"grids": [{"kind": ALL, "level": ALL}]},
-    "FilterBrowser": {"grids": [{"page": ALL}]},
-    "SparsityControl": {"grids": [{"rho": ALL}]},
-    "StageViewer": {"grids": [{"stage": ALL}]},
-    "LabelBudgetControl": {"grids": [{"budget": ALL}]},
-    "KLWeightControl": {"grids": [{"beta": ALL}]},
+
+@dataclass(frozen=True)
+class Live:
+    """A widget the page computes itself, from what its `web_parts()` declares."""
+    form: str                          # "decoder" or "drawing"
+
+
+@dataclass(frozen=True)
+class Frames:
+    """A widget the page plays back. grids: sub-grids of control values (their union is
+    precomputed; a control missing from a sub-grid keeps its value); note: the one line the
+    page shows when the grid is smaller than the widget's; warm_up: visit every frame once
+    before saving any; skip_html: the widget's texts left off the page."""
+    grids: list
+    note: str = ""
+    warm_up: bool = False
+    skip_html: tuple = ()
+
+
+# The web form of each course widget class. A class not listed here is looked up through its
+# base classes; a course widget (helpers.widgets.base.Widget) that finds none stops the build.
+FORMS = {
+    LatentSliders: Live("decoder"),
+    DrawnDigitView: Live("drawing"),
+    course_widgets.NoiseExplorer: Frames([{"kind": ALL, "level": ALL}]),
+    course_widgets.FilterBrowser: Frames([{"page": ALL}]),
+    course_widgets.SparsityControl: Frames([{"rho": ALL}]),
+    course_widgets.StageViewer: Frames([{"stage": ALL}]),
+    course_widgets.LabelBudgetControl: Frames([{"budget": ALL}]),
+    course_widgets.KLWeightControl: Frames([{"beta": ALL}]),
     # Its picture greys every n computed so far: visit all n once first, so that each frame
     # shows the same picture whatever order a reader moves the slider in.
-    "MonteCarloControl": {"grids": [{"n": ALL}], "warm_up": True},
-    "KLExplorer": {
-        "grids": [{"mu_q": [v / 2 for v in range(-8, 9)], "sigma_q": [0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}],
-        "note": "On this page p stays as set in the notebook, μ_q moves in steps of 0.5 and σ_q "
-                "takes 0.25, 0.5, 1, 1.5, ..., 3; every value moves in JupyterLab."},
-    "KLDirectionDemo": {
-        "grids": [{"separation": [0.5] + [float(v) for v in range(1, 11)],
-                   "weight": [0.05] + [v / 10 for v in range(1, 10)] + [0.95]}],
-        "note": "On this page the separation moves in steps of 1 and the left weight in steps "
-                "of 0.1; "
-                "every value moves in JupyterLab."},
-    "ContractionControl": {
-        "grids": [{"lam": ALL, "index": [0, 1, 2], "sigma": [0.05, 0.1, 0.2, 0.3]}],
-        "note": "On this page: the first three test digits and σ = 0.05, 0.1, 0.2 or 0.3; "
-                "every digit and σ in JupyterLab."},
-    "ModelComparison": {
-        "grids": [{"first": ALL, "second": ALL}],
-        "note": "On this page the masked share stays as set in the notebook; every level "
-                "moves in JupyterLab."},
-    "EmbeddingComparison": {
-        "grids": [{"method": ["2-D codes"], "latent": [2], "points": ALL},
-                  {"method": ["t-SNE of the codes"], "latent": ALL, "perplexity": [30], "points": [500]}],
-        "skip_html": ["status"],       # "drawn in 0.2 s" says nothing on a web page
-        "note": "On this page t-SNE is precomputed at perplexity 30 for 500 points; every "
-                "perplexity and number of points in JupyterLab."},
+    course_widgets.MonteCarloControl: Frames([{"n": ALL}], warm_up=True),
+    course_widgets.KLExplorer: Frames(
+        [{"mu_q": [v / 2 for v in range(-8, 9)], "sigma_q": [0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}],
+        note="On this page p stays as set in the notebook, μ_q moves in steps of 0.5 and σ_q "
+             "takes 0.25, 0.5, 1, 1.5, ..., 3; every value moves in JupyterLab."),
+    course_widgets.KLDirectionDemo: Frames(
+        [{"separation": [0.5] + [float(v) for v in range(1, 11)],
+          "weight": [0.05] + [v / 10 for v in range(1, 10)] + [0.95]}],
+        note="On this page the separation moves in steps of 1 and the left weight in steps "
+             "of 0.1; every value moves in JupyterLab."),
+    course_widgets.ContractionControl: Frames(
+        [{"lam": ALL, "index": [0, 1, 2], "sigma": [0.05, 0.1, 0.2, 0.3]}],
+        note="On this page: the first three test digits and σ = 0.05, 0.1, 0.2 or 0.3; "
+             "every digit and σ in JupyterLab."),
+    course_widgets.ModelComparison: Frames(
+        [{"first": ALL, "second": ALL}],
+        note="On this page the masked share stays as set in the notebook; every level "
+             "moves in JupyterLab."),
+    course_widgets.EmbeddingComparison: Frames(
+        [{"method": ["2-D codes"], "latent": [2], "points": ALL},
+         {"method": ["t-SNE of the codes"], "latent": ALL, "perplexity": [30], "points": [500]}],
+        skip_html=("status",),       # "drawn in 0.2 s" says nothing on a web page
+        note="On this page t-SNE is precomputed at perplexity 30 for 500 points; every "
+             "perplexity and number of points in JupyterLab."),
 }
 DECODER_LAYERS = {"Linear", "ReLU", "Sigmoid", "Tanh", "Identity"}
 
+# The page's own words (everything else it shows comes from the widgets). Python format
+# templates: aew.js fills them in.
+WORDS = {
+    "loading": "Loading the network's weights ({size}) ...",
+    "failed": "This widget could not load its network ({error}).",
+    "file": "The website must be served, not opened from a folder: run python3 -m http.server "
+            "--directory build/site and open http://127.0.0.1:8000/ (see README, The course as a "
+            "website).",
+    "decoded": "{alt} The digit decoded from {caption}.",
+    "now": "{alt} Now: {text}.",
+    "preview": "The 28 by 28 digit the models see: {what}",
+    "prepared": "your drawing, prepared",
+    "empty": "empty",
+    "examples": "draw an example:",
+    "example": "draw an example {name}",
+}
+PAD_LABEL = ("Drawing pad: draw a digit here with the mouse, a pen or a finger (white ink on "
+             "black). Without a pointer, use the example buttons beside it.")
+DECODER_NOTE = "The digit is decoded in your browser: the page runs the decoder's forward pass."
+
 _state: dict = {}
+
+
+def form_of(cls) -> Live | Frames | None:
+    """The web form registered for a widget class or the nearest of its base classes."""
+    return next((FORMS[base] for base in cls.__mro__ if base in FORMS), None)
 
 
 # --- text alternatives for figures ---------------------------------------------------------
@@ -177,18 +236,18 @@ def enable(page: str, files_dir, files_url: str, markup_dir) -> None:
     from IPython import get_ipython
     from matplotlib.figure import Figure
 
-    from . import widgets as course_widgets
-
     ip = get_ipython()
     if ip is None:
-        raise RuntimeError("helpers.web.enable() runs inside an IPython kernel")
+        raise RuntimeError("website.export.enable() runs inside an IPython kernel")
     _state.update(page=page, files=Folder(Path(files_dir), files_url), markup_dir=Path(markup_dir),
                   widgets=[])
     for folder in (_state["files"].path, _state["markup_dir"]):
         folder.mkdir(parents=True, exist_ok=True)
 
-    # The inline backend registers its figure formatters when it is first loaded: load it now,
-    # so that ours wraps its PNG formatter instead of being replaced by it.
+    # The page shows figures inline whatever MPLBACKEND says (MPLBACKEND=Agg, usual on servers,
+    # would leave no PNG formatter for figures). The inline backend registers its formatters
+    # when it is loaded: load it now, so that ours wraps its PNG formatter.
+    ip.run_line_magic("matplotlib", "inline")
     plt.close(plt.figure())
     png = ip.display_formatter.formatters["image/png"]
     original = png.lookup_by_type(Figure)
@@ -235,10 +294,12 @@ def export_widgets() -> list[dict]:
 
 
 class Folder:
-    """A folder of the site and its address relative to the page that uses it."""
+    """A folder of the site and its address relative to the page that uses it; it remembers
+    the size of each picture written into it (for the pages' width and height attributes)."""
 
     def __init__(self, path: Path, url: str):
         self.path, self.url = Path(path), url.rstrip("/")
+        self.sizes: dict[str, tuple[int, int]] = {}
 
     def write(self, name: str, data: bytes) -> str:
         """Write data as `name` (once: names are hashes of their content); return its URL."""
@@ -247,9 +308,22 @@ class Folder:
             (self.path / name).write_bytes(data)
         return f"{self.url}/{name}"
 
+    def img(self, url: str, alt: str, lazy: bool = True) -> str:
+        """An <img> of a picture written here: sized (no layout shift as it arrives) and, below
+        the fold, loaded only when the reader scrolls near it."""
+        width, height = self.sizes[url]
+        loading = ' loading="lazy" decoding="async"' if lazy else ""
+        return (f'<img class="aew-picture" src="{url}" alt="{html.escape(alt)}" width="{width}" '
+                f'height="{height}"{loading}>')
+
+
+class NoWebForm(LookupError):
+    """A course widget whose class has no entry in FORMS (nor any of its base classes)."""
+
 
 def web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[str, str]:
-    """(form, HTML) for one widget: 'decoder', 'frames' or 'static' (see the module's doc)."""
+    """(form, HTML) for one widget: 'decoder', 'drawing', 'frames' or 'static' (see the
+    module's doc)."""
     import torch
     from threadpoolctl import threadpool_limits
     # One thread: each frame is a small computation, and OpenMP's waiting threads slow t-SNE
@@ -264,20 +338,23 @@ def web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[s
 
 
 def _web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[str, str]:
-    names = [c.__name__ for c in type(widget).__mro__]
-    if "LatentSliders" in names:
+    spec = form_of(type(widget))
+    if spec is None:
+        if isinstance(widget, course_widgets.Widget):
+            raise NoWebForm(f"{type(widget).__qualname__} (widget {widget_id}) is a course widget "
+                            f"with no web form: add its class to FORMS in website/export.py")
+        return "static", _static_form(widget, widget_id, files)
+    if spec == Live("decoder"):
         layers = decoder_layers(widget)
         if layers is not None:
             return "decoder", _decoder_form(widget, widget_id, files, markup_dir, layers)
-    if "DrawnDigitView" in names:
+        return "static", _static_form(widget, widget_id, files)
+    if spec == Live("drawing"):
         markup = _drawing_form(widget, widget_id, files, markup_dir)
         if markup is not None:
             return "drawing", markup
         return "static", _static_form(widget, widget_id, files)
-    spec = next((GRIDS[n] for n in names if n in GRIDS), None)
-    if spec is not None:
-        return "frames", _frames_form(widget, widget_id, files, spec)
-    return "static", _static_form(widget, widget_id, files)
+    return "frames", _frames_form(widget, widget_id, files, spec)
 
 
 def _save_png(png: bytes, files: Folder) -> str:
@@ -294,7 +371,9 @@ def _save_png(png: bytes, files: Folder) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="png", compress_level=9)
     data = buffer.getvalue()
-    return files.write(hashlib.sha256(data).hexdigest()[:16] + ".png", data)
+    url = files.write(hashlib.sha256(data).hexdigest()[:16] + ".png", data)
+    files.sizes[url] = image.size
+    return url
 
 
 def _controls(widget) -> list:
@@ -369,7 +448,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _frames_form(widget, widget_id: str, files: Folder, spec: dict) -> str:
+def _frames_form(widget, widget_id: str, files: Folder, spec: Frames) -> str:
     import ipywidgets as w
     controls = _controls(widget)
     names = [name for name, _ in controls]
@@ -377,7 +456,7 @@ def _frames_form(widget, widget_id: str, files: Folder, spec: dict) -> str:
     # The values each control takes on the page: the union over the sub-grids, in the
     # control's own order; a control no sub-grid moves keeps its current value.
     combos = []
-    for grid in spec["grids"]:
+    for grid in spec.grids:
         unknown = set(grid) - set(names)
         if unknown:
             raise ValueError(f"{type(widget).__name__} has no control named {sorted(unknown)}")
@@ -407,7 +486,7 @@ def _frames_form(widget, widget_id: str, files: Folder, spec: dict) -> str:
         values[name] = sorted(seen, key=lambda v: (rank.get(repr(v), len(order)),
                                                    v if isinstance(v, (int, float)) else 0))
 
-    images, texts = _outputs(widget, spec.get("skip_html", ()))
+    images, texts = _outputs(widget, spec.skip_html)
     fig = _figure_of(widget)
     srcs, alts, htmls, frames = [], [], [], {}
 
@@ -421,7 +500,7 @@ def _frames_form(widget, widget_id: str, files: Folder, spec: dict) -> str:
             if not _same(control.value, v):
                 control.value = v
 
-    if spec.get("warm_up"):
+    if spec.warm_up:
         for combo in combos:
             set_controls(combo)
     for combo in combos:
@@ -453,23 +532,22 @@ def _frames_form(widget, widget_id: str, files: Folder, spec: dict) -> str:
             "start": next(i for i, v in enumerate(values[name]) if _same(v, start[name]))})
     data = {"form": "frames", "controls": web_controls, "frames": frames, "srcs": srcs,
             "alts": alts, "htmls": htmls}
-    note = spec.get("note", "")
-    return _player_markup(widget_id, "frames", data, note)
+    return _player_markup(widget_id, "frames", data, spec.note, files=files)
 
 
 def _static_form(widget, widget_id: str, files: Folder) -> str:
     images, texts = _outputs(widget)
     fig = _figure_of(widget)
     alt = describe_figure(fig) if fig is not None else f"{type(widget).__name__} as executed"
-    pictures = "".join(f'<img class="aew-picture" src="{_save_png(i.value, files)}" alt="{html.escape(alt)}">'
-                       for i in images if i.value)
+    pictures = "".join(files.img(_save_png(i.value, files), alt) for i in images if i.value)
     words = "".join(f'<div class="aew-html">{t.value}</div>' for t in texts)
     return (f'<figure class="aew aew-static" id="aew-{widget_id}">{words}{pictures}'
             f'<figcaption class="aew-note">This picture is the widget as executed: it moves in '
             f'JupyterLab (<code>make lab</code>).</figcaption></figure>')
 
 
-def _player_markup(widget_id: str, form: str, data: dict, note: str, extra: str = "") -> str:
+def _player_markup(widget_id: str, form: str, data: dict, note: str, extra: str = "",
+                   files: Folder | None = None) -> str:
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     note_html = f'<figcaption class="aew-note">{html.escape(note)}</figcaption>' if note else ""
     first = ""
@@ -477,8 +555,7 @@ def _player_markup(widget_id: str, form: str, data: dict, note: str, extra: str 
         key = ",".join(str(c["start"]) for c in data["controls"])
         frame = data["frames"].get(key) or next(iter(data["frames"].values()))
         texts = "".join(f'<div class="aew-html">{data["htmls"][i]}</div>' for i in frame["html"])
-        pictures = "".join(f'<img class="aew-picture" src="{data["srcs"][i]}" alt="{html.escape(data["alts"][frame["alt"]])}">'
-                           for i in frame["img"])
+        pictures = "".join(files.img(data["srcs"][i], data["alts"][frame["alt"]]) for i in frame["img"])
         first = f'<div class="aew-texts">{texts}</div>{pictures}'
     return (f'<figure class="aew aew-{form}" id="aew-{widget_id}" data-aew-form="{form}">'
             f'<div class="aew-controls"></div>{first}{extra}{note_html}'
@@ -525,8 +602,7 @@ def decoder_layers(widget) -> list[dict] | None:
     of layer or if running them does not reproduce the widget's own `decode` (then no
     decoder form)."""
     import torch
-    decoder = getattr(widget.model, "decoder", None)
-    layers = None if decoder is None else network_layers(decoder)
+    layers = network_layers(widget.web_parts()["networks"]["decoder"])
     if layers is None:
         return None
     codes = np.random.default_rng(0).uniform(-2, 2, size=(5, 2))
@@ -541,24 +617,20 @@ def run_decoder(layers: list[dict], codes) -> np.ndarray:
     return np.clip(run_layers(layers, codes), 0, 1)
 
 
-def _network_script(layers: list[dict], files: Folder) -> tuple[list[dict], str]:
-    """Write a network's float16 weights as a script (named by its content, so a network two
-    widgets share is stored and loaded once); return the layers as the page lists them (each
-    Linear naming its blob) and the script's URL. A script, not a data file: a page opened
-    from a folder (file://) may load scripts but may not fetch files."""
-    weights, page_layers = {}, []
+def _network_file(layers: list[dict], files: Folder) -> dict:
+    """Write a network's float16 weights as one binary file (each Linear's weight, then its
+    bias, little-endian, in order), named by its content: a network that two widgets of a page
+    share is stored and fetched once. Returns what the page needs to fetch and run it: the
+    file's URL and size, and the layers (each Linear with its offset in the file, in bytes)."""
+    blob, page_layers = bytearray(), []
     for layer in layers:
         if layer["kind"] == "Linear":
-            blob = layer["weight"].tobytes() + layer["bias"].tobytes()
-            name = hashlib.sha256(blob).hexdigest()[:16]
-            weights[name] = base64.b64encode(blob).decode("ascii")
-            page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"], "blob": name})
+            page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"], "offset": len(blob)})
+            blob += layer["weight"].tobytes() + layer["bias"].tobytes()
         else:
             page_layers.append({"kind": layer["kind"]})
-    script = ("// float16 weights of a network, little-endian, base64: written by helpers/web.py\n"
-              + "".join(f'(window.AEW_WEIGHTS = window.AEW_WEIGHTS || {{}})["{k}"] = "{v}";\n'
-                        for k, v in weights.items())).encode()
-    return page_layers, files.write(f"weights-{hashlib.sha256(script).hexdigest()[:12]}.js", script)
+    url = files.write(f"net-{hashlib.sha256(blob).hexdigest()[:16]}.f16", bytes(blob))
+    return {"url": url, "bytes": len(blob), "layers": page_layers}
 
 
 def _background(redraw, files: Folder) -> str:
@@ -592,24 +664,42 @@ def _text_slot(text, height: float) -> dict:
             "size": text.get_fontsize() * text.figure.dpi / 72}
 
 
+def _json_file(value, files: Folder) -> dict:
+    """Write a value as a JSON file of the site, named by its content; its URL and size."""
+    blob = json.dumps(value, separators=(",", ":")).encode()
+    return {"url": files.write(f"data-{hashlib.sha256(blob).hexdigest()[:16]}.json", blob), "bytes": len(blob)}
+
+
+def _words(**extra) -> dict:
+    return {**WORDS, **extra}
+
+
+def _megabytes(size: int) -> str:
+    """A download's size as the loading line shows it."""
+    return f"{size / 1e6:.1f} MB"
+
+
 def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layers: list[dict]) -> str:
     import torch
+    parts = widget.web_parts()
     redraw, fig = widget.redraw, widget.redraw.fig
     height = fig.bbox.height
     background = _background(redraw, files)     # without digit, cross and caption
-    page_layers, weights_url = _network_script(layers, files)
     sliders = [{"label": s.description, "min": s.min, "max": s.max, "step": s.step,
-                "value": s.value, "format": s.readout_format} for s in (widget.z1, widget.z2)]
+                "value": s.value, "format": s.readout_format} for s in parts["sliders"]]
     dpi_scale = fig.dpi / 72
     data = {
-        "form": "decoder", "sliders": sliders, "layers": page_layers,
+        "form": "decoder", "sliders": sliders, "network": _network_file(layers, files),
         "size": [fig.bbox.width, height], "background": background,
         "alt": describe_figure(fig),
-        "image_box": _pixel_box(widget.image, height),
-        "axes": _axes_map(widget.marker.axes, height),
-        "marker_size": math.sqrt(float(widget.marker.get_sizes()[0])) * dpi_scale,
-        "caption": {"format": widget.caption_format, **_text_slot(widget.caption, height)},
+        "image_box": _pixel_box(parts["images"]["digit"], height),
+        "axes": _axes_map(parts["axes"], height),
+        "marker_size": math.sqrt(float(parts["marker"].get_sizes()[0])) * dpi_scale,
+        "caption": {"template": parts["templates"]["caption"], **_text_slot(parts["texts"]["caption"], height)},
+        "pixels": list(course_drawing.PIXEL_RANGE),
+        "words": _words(),
     }
+    data["download"] = _megabytes(data["network"]["bytes"])
     # A fixture for the tests (not part of the site): the PyTorch decoder's output for 100
     # codes across the sliders' ranges, to compare with what the page computes.
     rng = np.random.default_rng(1)
@@ -620,9 +710,8 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
         {"codes": codes.tolist(), "pixels": np.round(reference, 6).tolist()}))
     extra = (f'<canvas class="aew-canvas" width="{int(fig.bbox.width)}" height="{int(height)}" '
              f'role="img" aria-label="{html.escape(data["alt"])}"></canvas>'
-             f'<script src="{weights_url}"></script>')
-    note = "The digit is decoded in your browser: the page runs the decoder's forward pass."
-    return _player_markup(widget_id, "decoder", data, note, extra)
+             '<p class="aew-status" role="status"></p>')
+    return _player_markup(widget_id, "decoder", data, DECODER_NOTE, extra)
 
 
 # --- the drawing pads -------------------------------------------------------------------------
@@ -630,20 +719,20 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
 def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> str | None:
     """The web form of a drawing view (helpers/widgets/drawing.py), from its `web_parts()`:
     a pad, the view's controls, its figure without the moving parts, where the page draws
-    those, and its networks as float16 scripts. None if a network has a layer the page cannot
-    run. Writes <id>-drawing-check.json for the tests: what PyTorch computes for a few digits."""
+    those, its text templates, and its networks as float16 files. None if a network has a
+    layer the page cannot run. Writes <id>-drawing-check.json for the tests: what PyTorch
+    computes for a few digits."""
     from PIL import Image
 
-    from .drawing import EXAMPLES, prepare_digit, render_strokes
-    from .widgets.drawing import EMPTY
+    from helpers.drawing import EXAMPLES, prepare_digit, render_strokes
+    from helpers.widgets.drawing import EMPTY
     parts = widget.web_parts()
-    networks, scripts = {}, []
+    networks = {}
     for name, modules in parts["networks"].items():
         layers = network_layers(modules)
         if layers is None:
             return None
-        networks[name], url = _network_script(layers, files)
-        scripts += [url] if url not in scripts else []
+        networks[name] = _network_file(layers, files)
     fig, height = widget.redraw.fig, widget.redraw.fig.bbox.height
     dpi_scale = fig.dpi / 72
 
@@ -666,16 +755,25 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         step = pad.size // 28
         start = np.round(pad.background[::step, ::step] * 255).astype(int).reshape(-1).tolist()
     data = {
-        "form": "drawing", "view": type(widget).__name__, "networks": networks, "empty": EMPTY,
-        "controls": controls, "size": [fig.bbox.width, height],
+        "form": "drawing", "view": parts["view"], "networks": networks, "empty": EMPTY,
+        "templates": parts["templates"], "controls": controls, "size": [fig.bbox.width, height],
         "background": _background(widget.redraw, files), "alt": describe_figure(fig),
         "images": {k: boxes(v) for k, v in parts["images"].items()},
         "texts": {k: slots(v) for k, v in parts["texts"].items()},
         "pad": {"size": pad.size, "pen": pad.pen_width, "eraser": pad.eraser_width, "start": start,
+                "buttons": pad.labels(),
+                # helpers.drawing.prepare_digit's constants, for the page's port of it
+                "box": course_drawing.BOX, "frame": course_drawing.FRAME,
+                "threshold": course_drawing.INK_THRESHOLD, "pixels": list(course_drawing.PIXEL_RANGE),
                 "examples": [{"name": k, "strokes": [{"points": [list(map(float, p)) for p in s.points],
                                                       "width": s.width, "erase": s.erase} for s in v]}
                              for k, v in EXAMPLES.items()]},
-        **parts["data"],
+        "pixels": list(course_drawing.PIXEL_RANGE),
+        "salt_share": SALT_SHARE,                  # helpers.corruption.salt_and_pepper's coin
+        "words": _words(),
+        # the view's own data (codes of the training digits, random numbers, ...): a file fetched
+        # with the networks, not in the page, which it would make slower to open
+        "view_data": _json_file(parts["data"], files),
     }
     if "axes" in parts:
         data["axes"] = _axes_map(parts["axes"], height)
@@ -695,6 +793,9 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         buffer = io.BytesIO()
         Image.fromarray(sheet).save(buffer, format="png")
         data["sheet"] = _save_png(buffer.getvalue(), files)
+    sheet_bytes = (files.path / data["sheet"].split("/")[-1]).stat().st_size if "sheet" in data else 0
+    data["download"] = _megabytes(sum(n["bytes"] for n in {n["url"]: n for n in networks.values()}.values())
+                                  + sheet_bytes + data["view_data"]["bytes"])
 
     # A fixture for the tests (not part of the site): PyTorch's results for the digit the
     # notebook left on the pad and for the examples, under a few settings of the controls.
@@ -702,7 +803,7 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         prepare_digit(render_strokes(strokes)) for strokes in EXAMPLES.values()]
     settings = [{}]
     if "kind" in widget.controls:         # the denoising view: each noise at two levels
-        settings = [{"kind": k, "level": level} for k in data["kinds"] for level in (0.25, 0.6)]
+        settings = [{"kind": k, "level": level} for k in parts["data"]["kinds"] for level in (0.25, 0.6)]
     check = []
     for digit in digits:
         for setting in settings:
@@ -712,21 +813,20 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
                           "result": _jsonable(result)})
     (markup_dir / f"{widget_id}-drawing-check.json").write_text(json.dumps(check))
 
-    pad_label = ("Drawing pad: draw a digit here with the mouse, a pen or a finger (white ink on "
-                 "black). Without a pointer, use the example buttons beside it.")
+    labels = pad.labels()
     extra = (
         '<div class="aew-drawing-row"><div class="aew-pad">'
         f'<canvas class="aew-pad-canvas" width="{pad.size}" height="{pad.size}" role="img" '
-        f'aria-label="{html.escape(pad_label)}">{html.escape(pad_label)}</canvas>'
+        f'aria-label="{html.escape(PAD_LABEL)}">{html.escape(PAD_LABEL)}</canvas>'
         '<div class="aew-pad-side"><div class="aew-pad-buttons"></div>'
-        '<p class="aew-small">what the models see:</p>'
+        f'<p class="aew-small">{html.escape(labels["sees"])}</p>'
         '<canvas class="aew-preview" width="84" height="84" role="img" '
-        'aria-label="The 28 by 28 digit the models see: empty"></canvas></div></div>'
+        f'aria-label="{html.escape(WORDS["preview"].format(what=WORDS["empty"]))}"></canvas></div></div>'
         '<div class="aew-view">'
         f'<canvas class="aew-canvas" width="{int(fig.bbox.width)}" height="{int(height)}" '
         f'role="img" aria-label="{html.escape(data["alt"])}"></canvas>'
-        f'<p class="aew-result" aria-live="polite">{html.escape(widget.result.value)}</p></div></div>'
-        + "".join(f'<script src="{url}"></script>' for url in scripts))
+        '<p class="aew-status" role="status"></p>'
+        f'<p class="aew-result" aria-live="polite">{html.escape(widget.result.value)}</p></div></div>')
     return _player_markup(widget_id, "drawing", data, parts["note"], extra)
 
 
