@@ -22,7 +22,10 @@ class ConditionalExplorer(Widget):
     """Ask a conditional VAE for a class: pick the class and the code z = (z1, z2). Left, the
     decoder's drawings of that class over a grid of codes, with a cross at z; middle, the
     drawing at z, large; below, the same z decoded with every class's label: the code holds the
-    style, the label the identity."""
+    style, the label the identity. Its words are the format templates in TEXTS (the website's
+    copy fills them in too)."""
+
+    TEXTS = {"grid": "class '{name}': the decoder over z", "image": "class '{name}'\nz = ({z1:.2f}, {z2:.2f})"}
 
     def __init__(self, cvae, class_names=None, label: int = 0, limit: float = 2.5,
                  grid: int = 9):
@@ -33,23 +36,23 @@ class ConditionalExplorer(Widget):
         self.label = widgets.Dropdown(options=[(name, i) for i, name in enumerate(self.class_names)],
                                       value=label, description="class")
         self.z1, self.z2 = (half_width_slider(name, 0.0, -limit, limit, 0.05) for name in ("z1", "z2"))
-        fig = Figure(figsize=(10, 4.9))
-        ax_grid = fig.add_axes([0.05, 0.3, 0.4, 0.6])
+        fig = Figure(figsize=(10, 5.2))
+        ax_grid = fig.add_axes([0.05, 0.35, 0.4, 0.57])
         self.grid_image = ax_grid.imshow(np.zeros((grid * 28, grid * 28)), vmin=0, vmax=1, cmap="gray",
                                          extent=(-limit, limit, -limit, limit))
         ax_grid.set_xlabel("$z_1$"), ax_grid.set_ylabel("$z_2$")
         self.grid_title = ax_grid.set_title(" ")
         self.marker = ax_grid.scatter([0], [0], marker="X", s=140, c="red", edgecolors="white",
                                       linewidths=1.2, zorder=3, clip_on=False)
-        ax_big = fig.add_axes([0.52, 0.33, 0.22, 0.54])
+        ax_big = fig.add_axes([0.52, 0.38, 0.22, 0.5])
         self.big = ax_big.imshow(np.zeros((28, 28)), vmin=0, vmax=1, cmap="gray")
         ax_big.set_xticks([]), ax_big.set_yticks([])
         self.big_title = ax_big.set_title(" \n ")
         fig.text(0.78, 0.8, "the decoder is told\nthe class; the code z\nis left to say how\n"
                             "it is drawn", fontsize=9, va="top")
-        row_grid = fig.add_gridspec(1, 10, left=0.05, right=0.98, bottom=0.02, top=0.16, wspace=0.08)
+        row_grid = fig.add_gridspec(1, 10, left=0.05, right=0.98, bottom=0.02, top=0.15, wspace=0.08)
         self.row, self.row_titles = _image_axes(fig, list(row_grid), self.class_names)
-        fig.text(0.05, 0.205, "the same z with each class's label:", fontsize=9)
+        fig.text(0.05, 0.215, "the same z with each class's label:", fontsize=9)
         self.redraw = FastRedraw(fig, [self.grid_image, self.grid_title, self.marker, self.big,
                                        self.big_title, *self.row, *self.row_titles])
         self.start(dict(label=self.label, z1=self.z1, z2=self.z2),
@@ -86,10 +89,10 @@ class ConditionalExplorer(Widget):
         self.last = result = self.compute(label, z1, z2)
         name = self.class_names[label]
         self.grid_image.set_data(result["grid"])
-        self.grid_title.set_text(f"class '{name}': the decoder over z")
+        self.grid_title.set_text(self.TEXTS["grid"].format(name=name))
         self.marker.set_offsets([[z1, z2]])
         self.big.set_data(result["image"])
-        self.big_title.set_text(f"class '{name}'\nz = ({z1:.2f}, {z2:.2f})")
+        self.big_title.set_text(self.TEXTS["image"].format(name=name, z1=z1, z2=z2))
         for i, (artist, image) in enumerate(zip(self.row, result["row"])):
             artist.set_data(image)
             self.row_titles[i].set_color("red" if i == label else "black")
@@ -102,10 +105,16 @@ class DrawnWalk(DrawnDigitView):
     (helpers.latent.path). Rows: the two decoders' drawings along each path, with the judge's
     confidence; right: that confidence along the whole path, and both drawings at the slider's t.
 
-    ends: {name: 28x28 image} the walk may go to, e.g. one held-out digit of each class."""
+    ends: {name: 28x28 image} the walk may go to, e.g. one held-out digit of each class.
+    Its words are the format templates in TEXTS (the website's copy fills them in too)."""
 
     STRIP = 9          # drawings shown along each path
     CURVE = 33         # points of the confidence curves
+    MODELS = ("plain AE", "VAE")
+    TEXTS = {"text": "judge: {name} ({confidence:.0%} confident) on your digit; {kind} walk to {to}: "
+                     "the judge's mean confidence along the path, plain AE {ae:.2f}, VAE {vae:.2f}",
+             "strip": "{confidence:.2f}", "strip_empty": " ",
+             "at_t": "{model} at t\n{name} ({confidence:.0%})", "at_t_empty": " \n "}
 
     def __init__(self, ae, vae, judge, ends: dict, class_names=None, to: str | None = None,
                  kind: str = "linear", t: float = 0.5):
@@ -149,11 +158,13 @@ class DrawnWalk(DrawnDigitView):
         strip = fig.add_gridspec(2, self.STRIP, left=0.09, right=0.6, bottom=0.1, top=0.8,
                                  hspace=0.6, wspace=0.08)
         self.strips, self.strip_titles = [], []
-        for r, name in enumerate(("plain AE", "VAE")):
-            images, titles = _image_axes(fig, [strip[r, i] for i in range(self.STRIP)], [" "] * self.STRIP)
+        for r, name in enumerate(self.MODELS):
+            images, titles = _image_axes(fig, [strip[r, i] for i in range(self.STRIP)],
+                                         [self.TEXTS["strip_empty"]] * self.STRIP)
             images[0].axes.set_ylabel(name, rotation=0, ha="right", va="center")
             self.strips.append(images), self.strip_titles.append(titles)
-        self.heading = fig.text(0.09, 0.93, " ", fontsize=10)
+        fig.text(0.09, 0.93, "from your digit (left) to the end you pick (right); above each drawing, "
+                             "the judge's confidence", fontsize=9)
         ax = fig.add_axes([0.69, 0.58, 0.29, 0.3])
         t = np.linspace(0, 1, self.CURVE)
         self.curves = [ax.plot(t, np.zeros_like(t), color=colour, label=name)[0]
@@ -162,10 +173,10 @@ class DrawnWalk(DrawnDigitView):
         ax.set_xlim(0, 1), ax.set_ylim(0, 1.02), ax.set_xlabel("t (along the path)", labelpad=1)
         ax.set_ylabel("judge's\nconfidence"), ax.legend(loc="lower left", fontsize=7)
         at_t = fig.add_gridspec(1, 2, left=0.72, right=0.96, bottom=0.04, top=0.34, wspace=0.3)
-        self.at_t, self.at_t_titles = _image_axes(fig, list(at_t), [" \n ", " \n "])
+        self.at_t, self.at_t_titles = _image_axes(fig, list(at_t), [self.TEXTS["at_t_empty"]] * 2)
         self.redraw = FastRedraw(fig, [*self.strips[0], *self.strips[1], *self.strip_titles[0],
-                                       *self.strip_titles[1], self.heading, *self.curves,
-                                       self.cursor, *self.at_t, *self.at_t_titles])
+                                       *self.strip_titles[1], *self.curves, self.cursor, *self.at_t,
+                                       *self.at_t_titles])
 
     @torch.no_grad()
     def compute(self, digit, to: str | None = None, kind: str | None = None,
@@ -186,7 +197,7 @@ class DrawnWalk(DrawnDigitView):
         codes = {"plain AE": encode_all(self.ae, x), "VAE": encode_all(self.vae, x)[0]}
         out = dict(digit=x[0].reshape(28, 28).numpy(), strip={}, strip_confidence={}, curve={},
                    at_t={}, at_t_guess={}, mean_confidence={}, to=to, kind=kind, t=t)
-        for name, model in (("plain AE", self.ae), ("VAE", self.vae)):
+        for name, model in zip(self.MODELS, (self.ae, self.vae)):
             z0, z1 = codes[name]
             where = torch.cat([torch.linspace(0, 1, self.CURVE), torch.linspace(0, 1, self.STRIP),
                                torch.tensor([t])])                  # the curve, the strip, t
@@ -203,9 +214,8 @@ class DrawnWalk(DrawnDigitView):
         out["guess"] = int(probabilities.argmax())
         out["confidence"] = float(probabilities[out["guess"]])
         m = out["mean_confidence"]
-        out["text"] = (f"judge: {self.class_names[out['guess']]} ({out['confidence']:.0%} confident) "
-                       f"on your digit; {kind} walk to {to}: the judge's mean confidence along the "
-                       f"path, plain AE {m['plain AE']:.2f}, VAE {m['VAE']:.2f}")
+        out["text"] = self.TEXTS["text"].format(name=self.class_names[out["guess"]], confidence=out["confidence"],
+                                                kind=kind, to=to, ae=m["plain AE"], vae=m["VAE"])
         return out
 
     def _draw(self, result) -> None:
@@ -215,24 +225,22 @@ class DrawnWalk(DrawnDigitView):
             for artist in artists:
                 artist.set_data(np.zeros((28, 28)))
             for title in [*self.strip_titles[0], *self.strip_titles[1]]:
-                title.set_text(" ")
+                title.set_text(self.TEXTS["strip_empty"])
             for curve in self.curves:
                 curve.set_ydata(np.zeros(self.CURVE))
-            self.heading.set_text(" ")
             for title in self.at_t_titles:
-                title.set_text(" \n ")
+                title.set_text(self.TEXTS["at_t_empty"])
             return
-        for r, name in enumerate(("plain AE", "VAE")):
+        for r, name in enumerate(self.MODELS):
             for artist, title, image, confidence in zip(self.strips[r], self.strip_titles[r],
                                                         result["strip"][name],
                                                         result["strip_confidence"][name]):
                 artist.set_data(image)
-                title.set_text(f"{confidence:.2f}")
+                title.set_text(self.TEXTS["strip"].format(confidence=confidence))
             self.curves[r].set_ydata(result["curve"][name])
             self.at_t[r].set_data(result["at_t"][name])
             guess, confidence = result["at_t_guess"][name]
-            self.at_t_titles[r].set_text(f"{name} at t\n{self.class_names[guess]} ({confidence:.0%})")
+            self.at_t_titles[r].set_text(self.TEXTS["at_t"].format(model=name, name=self.class_names[guess],
+                                                                   confidence=confidence))
         self.cursor.set_xdata([result["t"], result["t"]])
-        self.heading.set_text(f"your digit → {result['to']}, {result['kind']} path; "
-                              f"the judge's confidence over each drawing")
 
