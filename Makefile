@@ -5,7 +5,13 @@
 #   make models    train (or find in the cache) every model of the series ahead of time, then
 #                  print a table of what was loaded and what trained
 #   make site      the course as a static website in build/site/, to publish it
-#   make student   the notebooks without their worked solutions, in build/student/notebooks/
+#                  (EDITION=student: without the exercises' solutions, in build/site-student/)
+#   make assignments   the student edition, made by nbgrader: build/student/notebooks/ and the
+#                  nbgrader course folder build/course/ (tools/assignments.py); `make student` too
+#   make grade SUBMISSIONS=folder   autograde students' notebooks: build/course/grades.csv and
+#                  feedback per student (ASSIGNMENT=06 grades one notebook; TIMEOUT=60 s per cell)
+#   make handout   the zip students get: student notebooks, helpers/, Makefile, ... (tools/handout.py)
+#   make pdf       each notebook executed, as a PDF in build/pdf/ (tools/pdf.py)
 #   make slides    after editing a notebook: recompute its slide metadata (tools/slides.py)
 #   make pack      the class model pack: make models, then every model of the series in one file
 #                  (build/autoencoders-models-<version>.zip, or PACK=file) for students
@@ -27,6 +33,15 @@ PACK ?=
 CACHE ?=
 # The folder `make lab` serves, e.g. NOTEBOOK_DIR=build/student/notebooks to try the student edition
 NOTEBOOK_DIR ?= notebooks
+# make site EDITION=student: the website without the exercises' solutions
+EDITION ?= instructor
+# make grade: the folder of students' notebooks, one notebook to grade (e.g. 06; default: all),
+# and the seconds a cell may run before nbgrader stops it
+SUBMISSIONS ?=
+ASSIGNMENT ?=
+TIMEOUT ?= 60
+NBGRADER_SERVER_EXTENSIONS := $(addprefix nbgrader.server_extensions.,formgrader assignment_list \
+	course_list validate_assignment)
 # JupyterLab reads setting defaults from here: the course's key for the slideshow (Alt+R).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
@@ -40,7 +55,8 @@ HUB_MEMORY ?=
 STUDENT_EDITION ?=
 SHARED_CACHE ?=
 
-.PHONY: install install-hub hub lab test models pack unpack site benchmarks clean-cache student slides
+.PHONY: install install-hub hub lab test models pack unpack site benchmarks clean-cache student slides \
+	assignments grade handout pdf
 
 install: $(VENV)/.installed
 
@@ -49,6 +65,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter/autoencoders-course.
 	$(PY) -m pip install -r requirements.txt
 	mkdir -p $(LAB_OVERRIDES)
 	cp jupyter/autoencoders-course.json $(LAB_OVERRIDES)/
+	# nbgrader is used from make (assignments, grade); its JupyterLab parts (assignment list,
+	# formgrader, course list, validate button) expect a JupyterHub exchange the course has not
+	# got, so the course's JupyterLab leaves them off (`jupyter ... enable` turns them on)
+	$(VENV)/bin/jupyter server extension disable --sys-prefix $(NBGRADER_SERVER_EXTENSIONS) >/dev/null
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null
 	touch $@
 
 # What the hub adds: JupyterHub in .venv, its proxy from npm in hub/node_modules
@@ -87,15 +108,29 @@ unpack: install
 	$(PY) tools/pack.py unpack "$(PACK)" $(if $(CACHE),--cache "$(CACHE)")
 
 site: install website/node_modules/.package-lock.json
-	$(PY) -m website.build
+	$(PY) -m website.build --edition "$(EDITION)"
 
 # KaTeX, which writes the website's maths into its pages (website/package.json): Node.js and npm
 website/node_modules/.package-lock.json: website/package.json website/package-lock.json
 	@command -v npm >/dev/null || { echo "make site needs Node.js and npm (Debian: apt-get install nodejs npm): KaTeX renders the maths"; exit 1; }
 	npm ci --prefix website --no-audit --no-fund
 
-student: install
-	$(PY) tools/student.py
+
+assignments: install
+	$(PY) tools/assignments.py generate
+
+# the old name of `make assignments`
+student: assignments
+
+# grading runs the notebooks: every model is made (or found in the cache) first
+grade: models
+	$(PY) tools/assignments.py grade "$(SUBMISSIONS)" $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") --timeout "$(TIMEOUT)"
+
+handout: assignments
+	$(PY) tools/handout.py
+
+pdf: models
+	$(PY) tools/pdf.py
 
 slides: install
 	$(PY) tools/slides.py

@@ -4,9 +4,15 @@ seconds and the kernel's peak memory (RSS, sampled every 0.1 s) per notebook, an
 
 Targets (2 cores, bundled data): whole series <= 10 min cold and <= 2 min warm, no notebook over
 2.5 min cold, peak memory under 2 GiB per notebook. `BENCH_NOTEBOOKS=01,02` limits the run.
+
+The summary (the last lines printed, with the date and the machine's load) is the one source of
+the run times README.md, TEACHING.md and the notebooks' title cells quote: `BENCH_SAVE=1` writes
+it into benchmarks/series_times.txt (a run of all eight notebooks only), then
+`python tools/run_times.py` rewrites those texts from it.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 import threading
@@ -19,6 +25,15 @@ from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+SAVED = REPO / "benchmarks" / "series_times.txt"
+HEADER = """# The run times README.md, TEACHING.md and the notebooks' title cells quote (tools/run_times.py
+# writes them from this file). Replace it whole with a new run:
+#   BENCH_SAVE=1 python -m benchmarks series     (on a quiet machine), then python tools/run_times.py
+"""
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 class PeakMemory:
@@ -66,6 +81,7 @@ def main() -> None:
     chosen = os.environ.get("BENCH_NOTEBOOKS")
     notebooks = [p for p in NOTEBOOKS if not chosen or p.name[:2] in chosen.split(",")]
     results = {}
+    load_before = load()
     with tempfile.TemporaryDirectory(prefix="ae-bench-cache-") as cache:
         os.environ["AE_CACHE_DIR"] = cache          # the kernels inherit it: an empty cache
         for run in ("cold", "warm"):
@@ -73,13 +89,20 @@ def main() -> None:
                 seconds, peak = execute(path)
                 results[(path.name, run)] = (seconds, peak)
                 print(f"{run:4s} {path.name:40s} {seconds:6.1f} s   peak {peak:6.0f} MiB", flush=True)
-    print(f"\n{'notebook':40s} {'cold s':>7s} {'warm s':>7s} {'peak MiB':>9s}")
-    for path in notebooks:
-        cold, warm = results[(path.name, "cold")], results[(path.name, "warm")]
-        print(f"{path.name:40s} {cold[0]:7.1f} {warm[0]:7.1f} {max(cold[1], warm[1]):9.0f}")
     total = {run: sum(results[(p.name, run)][0] for p in notebooks) for run in ("cold", "warm")}
     worst = max(max(results[(p.name, r)][1] for r in ("cold", "warm")) for p in notebooks)
-    print(f"{'total':40s} {total['cold']:7.1f} {total['warm']:7.1f} {worst:9.0f}")
+    summary = [f"series benchmark {datetime.date.today().isoformat()}: {os.cpu_count()} cores, "
+               f"{os.environ.get('AE_DATA') or 'bundled'} data; load {load_before} at start, {load()} at end",
+               f"{'notebook':40s} {'cold s':>7s} {'warm s':>7s} {'peak MiB':>9s}"]
+    for path in notebooks:
+        cold, warm = results[(path.name, "cold")], results[(path.name, "warm")]
+        summary.append(f"{path.name:40s} {cold[0]:7.1f} {warm[0]:7.1f} {max(cold[1], warm[1]):9.0f}")
+    summary.append(f"{'total':40s} {total['cold']:7.1f} {total['warm']:7.1f} {worst:9.0f}")
+    print("\n" + "\n".join(summary))
+    if os.environ.get("BENCH_SAVE") and len(notebooks) == len(NOTEBOOKS) \
+            and os.environ.get("AE_DATA", "subset") in ("", "subset"):   # the texts quote the bundled data
+        SAVED.write_text(HEADER + "\n".join(summary) + "\n", encoding="utf-8")
+        print(f"saved to {SAVED}: now run `python tools/run_times.py`")
     print(f"series_cold_s={total['cold']:.0f} series_warm_s={total['warm']:.0f} peak_mib={worst:.0f}")
 
 

@@ -39,6 +39,17 @@ def tiny_data():
                      source="subset", description="random test images")
 
 
+@pytest.fixture(scope="session")
+def student_edition(tmp_path_factory):
+    """The student edition, made once for every test by nbgrader's generate step
+    (tools/assignments.py, what `make assignments` runs) into a course folder of the tests' own:
+    (the course folder, the folder of student notebooks)."""
+    from tools import assignments
+    root = tmp_path_factory.mktemp("course")
+    assignments.generate(course=root / "course", student=root / "student")
+    return root / "course", root / "student"
+
+
 # --- as an unprivileged user ----------------------------------------------------------------------
 # Root ignores file permissions, so a permission fault is made as an unprivileged user: in a user
 # namespace (`unshare --user`), or, where those are not allowed, as uid 65534 through `setpriv`

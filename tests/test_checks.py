@@ -1,27 +1,23 @@
-"""The exercise checkers (helpers.checks), and every exercise of the series as its check cell
-calls them: a wrong answer of each kind (off by a factor, wrong shape, wrong sign) is diagnosed
-without the expected value appearing in the message, the hint grows stronger on the second wrong
-try, and the right answer gets ✓.
-
-The check cells are read from the notebooks (the exercise's name and the literal keyword
-arguments: hints, mistakes, tolerances). Their expected values need trained models and data,
-so the table EXPECTED below gives, per exercise, values of the same kind and shape (computed
-with the course's own helpers where that is cheap)."""
-import ast
-import json
+"""The exercise checkers (helpers.checks) and the exercise registry (helpers.exercises), as the
+notebooks' check cells call them: every check cell names a registered exercise; a wrong answer
+of each kind (off by a factor, wrong shape, wrong sign) is diagnosed without the expected value
+appearing in the message, the hint grows stronger on the second wrong try, and the reference
+answer gets ✓. An answer that changes its arguments in place is judged by what it returns, an
+answer that raises or is not a number gets ✗ and why, never a traceback (issue 24, item 8)."""
 import math
 import re
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 
-from helpers import checks, contractive, corruption, divergences, gaussians, sparsity, stacked
-from helpers.losses import squared_error_per_image
+from helpers import checks, exercises
+from tools import assignments
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0*.ipynb"))
-CHECKERS = ("check_value", "check_function", "check_true")
+NEEDS_MODELS = {"08.2"}          # its reference loads two trained models of the series
 
 
 @pytest.fixture(autouse=True)
@@ -106,95 +102,89 @@ def test_check_result_shows_nothing_as_a_cell_value():
     assert bool(result) and result._ipython_display_() is None
 
 
-# --- every exercise of the series ---------------------------------------------------------
+# --- what issue 24, item 8 found ----------------------------------------------------------
 
-def exercise_checks() -> dict:
-    """{exercise name: (notebook, checker, literal keyword arguments)} for every check call in
-    the exercise cells of the notebooks (hidden solution cells left out)."""
-    found = {}
+def test_an_in_place_answer_is_judged_by_what_it_returns(capsys):
+    """The reference used to run on the arguments the learner's function had already changed,
+    so a right answer written with mu.add_(...) got ✗."""
+    in_place = lambda mu, logvar, eps: mu.add_(torch.exp(0.5 * logvar) * eps)
+    inputs = [(torch.tensor([0.0, 1.0]), torch.tensor([0.0, 2.0]), torch.tensor([1.0, -1.0]))]
+    reference = lambda mu, logvar, eps: mu + torch.exp(0.5 * logvar) * eps
+    assert checks.check_function("reparameterize", in_place, reference, inputs)
+    assert inputs[0][0].tolist() == [0.0, 1.0], "the test inputs themselves must not change"
+    assert checks.exercise("06.2", in_place)
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+@pytest.mark.parametrize("answer, says", [
+    ("392", "text ('392'), where a number is asked"),
+    (["392"], "text ('392')"),
+    (True, "a yes/no value"),
+    ({"ratio": 392}, "a dict, where a number"),
+    (np.array(["392"]), "an array of <U3"),
+    (len, "a function, where a number is asked"),
+])
+def test_an_answer_of_the_wrong_type_is_not_a_number(answer, says, capsys):
+    """NumPy reads the text "392" as the number 392: it used to get ✓."""
+    assert not checks.exercise("01.1", answer)
+    assert says in capsys.readouterr().out
+
+
+def check_cells() -> list[tuple[str, str, str]]:
+    """(notebook, exercise key, source as the student edition has it) of every check cell."""
+    found = []
     for path in NOTEBOOKS:
-        cells = json.loads(path.read_text())["cells"]
-        start = next(i for i, c in enumerate(cells)
-                     if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"]))
-        for c in cells[start:]:
-            if c["cell_type"] != "code" or c["metadata"].get("jupyter", {}).get("source_hidden"):
-                continue
-            for node in ast.walk(ast.parse("".join(c["source"]))):
-                if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in CHECKERS:
-                    name = node.args[0].value
-                    kwargs = {k.arg: eval(compile(ast.Expression(k.value), "<kw>", "eval"), {"np": np})
-                              for k in node.keywords if k.arg in ("hints", "mistakes", "rtol", "atol")}
-                    assert name not in found, f"two exercises are called {name!r}"
-                    found[name] = (path.name[:2], node.func.attr, kwargs)
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and (match := assignments.CHECK.search(cell.source)):
+                source = assignments.without_regions(cell.source, assignments.HIDDEN_BEGIN,
+                                                     assignments.HIDDEN_END)
+                found.append((path.name[:2], f"{match.group(1)}.{match.group(2)}", source))
     return found
 
 
-def _g(seed):
-    return torch.Generator().manual_seed(seed)
+def test_every_check_cell_is_one_call_to_a_registered_exercise():
+    cells = check_cells()
+    keys = [key for _, key, _ in cells]
+    assert len(keys) == len(set(keys)) == len(exercises.EXERCISES) >= 24
+    assert set(keys) == set(exercises.EXERCISES), "each check cell needs an exercise in helpers/exercises.py"
+    for notebook, key, source in cells:
+        assert key.startswith(notebook), f"{notebook}: a check of another notebook's exercise {key}"
+        assert re.fullmatch(r'result = checks\.exercise\("[\w.]+", [^\n]+\)', source.strip()), \
+            f"{notebook} {key}: the student's check cell should be one call, not\n{source}"
+    for key, ex in exercises.EXERCISES.items():
+        assert len(ex.hints) == 2 and all(h.strip() for h in ex.hints) and ex.hints[0] != ex.hints[1], \
+            f"{key}: give two different hints, a first one and a stronger one"
 
 
-def _stack_features():
-    torch.manual_seed(0)
-    s = stacked.StackedAutoencoder([784, 256, 128, 64, 32])
-    with torch.no_grad():
-        return [s.encode(torch.rand(5, 784, generator=_g(1)), k) for k in (1, 3)]
+@pytest.mark.parametrize("notebook, key, source", check_cells(), ids=lambda v: v if len(v) < 6 else "")
+def test_a_half_written_answer_gets_a_cross_not_a_traceback(notebook, key, source, capsys):
+    """Each check cell, as the student edition has it, run with an answer that raises (a
+    half-written function) or with a value that is no number: ✗ and why, nothing raised.
+    (Notebook 07's and 05's last check cells used to call the learner's function themselves.)"""
+    def half_written(*args):
+        return undefined_name                                # noqa: F821
+    name = source.split(", ", 1)[1].rstrip().rstrip(")")
+    answer = half_written if exercises.get(key).kind != "value" else {"not": "a number"}
+    namespace = {"checks": checks}
+    if name.startswith("["):                                 # a list of answers: make each one
+        namespace.update({n.strip(): answer for n in name.strip("[]").split(",")})
+    else:
+        namespace[name] = answer
+    exec(source, namespace)
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and not namespace["result"], out
+    assert ("raised NameError" in out) if exercises.get(key).kind != "value" else ("a dict" in out)
 
 
-def _log_px():
-    model = gaussians.LinearGaussianModel.random(d=5, k=2, s2=0.5, seed=0)
-    return model.log_px(model.sample(1, seed=1))[0].item()
+# --- every exercise of the series ---------------------------------------------------------
 
-
-P_DIE, Q_DIE = np.full(6, 1 / 6), np.array([0.5, 0.1, 0.1, 0.1, 0.1, 0.1])
-H_EX, W_EX = torch.sigmoid(torch.randn(5, 16, generator=_g(1))), torch.randn(16, 30, generator=_g(2))
-A_03 = torch.tensor([[0.9, 0.1], [0.0, 0.1], [0.0, 0.1]])
-
-# Per exercise: its expected results, one per test input (a check_value exercise has one).
-# "freeze" is a yes/no check: its results are booleans.
-EXPECTED = {
-    "compression ratio": lambda: [784 / 2],
-    "mse_summed_per_image": lambda: [squared_error_per_image(torch.rand(3, 784, generator=_g(0)),
-                                                   torch.rand(3, 784, generator=_g(1)))],
-    "pca_encode": lambda: [torch.randn(10, 2, generator=_g(0)) * 3],
-    "my_masking": lambda: [corruption.masking_noise(torch.rand(5, 784, generator=_g(0)), 0.3, _g(0))],
-    "value of a kept pixel": lambda: [0.6 / 0.8],
-    "probability that a blank pixel changes": lambda: [0.2],
-    "my_bernoulli_kl": lambda: [divergences.bernoulli_kl(0.05, torch.tensor([0.01, 0.05, 0.3, 0.9])),
-                                divergences.bernoulli_kl(0.2, torch.linspace(0.05, 0.95, 7))],
-    "active ratios": lambda: [sparsity.active_ratio(A_03)],
-    "penalty": lambda: [sparsity.kl_sparsity_penalty(A_03, 0.1)],
-    "KL(p||q), KL(q||p), D_B": lambda: [[divergences.kl_discrete(P_DIE, Q_DIE), divergences.kl_discrete(Q_DIE, P_DIE),
-                                         divergences.bhattacharyya_discrete(P_DIE, Q_DIE)]],
-    "Jacobian of q at (2, 1)": lambda: [[[1.0, 2.0], [1.0, 3.0]]],
-    "jacobian_norm_sq": lambda: [contractive.sigmoid_jacobian_norm_sq(H_EX, W_EX)],
-    "tanh_jacobian_norm_sq": lambda: [(1 - torch.tanh(H_EX) ** 2) ** 2 @ (W_EX ** 2).sum(dim=1)],
-    "trainable numbers at stage 3": lambda: [128 * 64 + 64 + 64 * 128 + 128],
-    "level_features": _stack_features,
-    "freeze": lambda: [True],
-    "kl_per_image": lambda: [divergences.kl_to_standard_normal(torch.randn(4, 2, generator=_g(3)),
-                                                       torch.randn(4, 2, generator=_g(4)))],
-    "reparameterize": lambda: [torch.tensor([1.0, 1.0 - math.e]),
-                               torch.randn(5, 3, generator=_g(5))],
-    "moment_matched": lambda: [gaussians.moment_match(np.array([-1.0, 2.0, 5.0]), np.array([0.5, 1.0, 2.0]),
-                                                      np.array([0.2, 0.3, 0.5]))],
-    "log_mean_exp": lambda: [torch.logsumexp(torch.tensor([-500.0, -501.0, -499.0, -700.0]), 0) - math.log(4)],
-    "kl_normal_1d": lambda: [math.log(1 / 0.5) + (0.25 + 1.5 ** 2) / 2 - 0.5,
-                             math.log(0.3 / 2.0) + (4.0 + 1.0) / (2 * 0.09) - 0.5],
-    "log-weights at the exact posterior": lambda: [torch.full((5,), _log_px(), dtype=torch.float64)],
-    "one_nn_accuracy": lambda: [0.437, 0.918],
-    "share of digits the DAE repairs better": lambda: [0.873],
-    "5-NN accuracy of PCA-20 codes": lambda: [0.934],
-}
-
-
-def test_every_exercise_is_in_the_table_and_declares_two_hints():
-    found = exercise_checks()
-    assert len(found) >= 24, f"only {len(found)} exercise checks found"
-    assert set(found) == set(EXPECTED), "each exercise of the notebooks needs a row in EXPECTED"
-    for name, (notebook, _, kwargs) in found.items():
-        hints = kwargs.get("hints", ())
-        assert len(hints) == 2 and all(h.strip() for h in hints) and hints[0] != hints[1], \
-            f"{notebook} {name!r}: give two different hints, a first one and a stronger one"
+def expected_results(ex) -> list:
+    """What the exercise's check compares with: one value, or one result per test input."""
+    if ex.kind == "value":
+        return [ex.expected()]
+    if ex.kind == "judge":
+        return [True]
+    return [ex.reference(*checks._copied(args)) for args in ex.inputs()]
 
 
 def leaked(message: str, expected: list) -> list:
@@ -203,7 +193,9 @@ def leaked(message: str, expected: list) -> list:
     has two significant digits or more, or equals the value. Single-digit integers ("section 2",
     "test input 1") are too common to judge one by one: for those only the whole array, written
     as a list, counts."""
-    values = [float(v) for e in expected for v in np.ravel(checks._as_array(e))]
+    values = [float(v) for e in expected for v in np.ravel(checks._as_array(e))
+              if checks._as_array(e).size <= 16]    # in a large array (masked images) any rounded
+                                                     # number of the message matches some value
     found = []
     for match in re.finditer(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?(%?)", message):
         text = match.group(0).rstrip("%").replace(",", "")
@@ -237,47 +229,51 @@ def wrong_answers(expected: list) -> dict:
     }
 
 
-def run_check(name, checker, kwargs, answers, expected):
-    """Call the exercise's checker the way its check cell does, with `answers` as the learner's."""
-    if checker == "check_value":
-        return checks.check_value(name, answers[0], expected[0], **kwargs)
-    if checker == "check_function":
-        inputs = [(i,) for i in range(len(expected))]
-        return checks.check_function(name, lambda i: answers[i], lambda i: expected[i], inputs, **kwargs)
-    return checks.check_true(name, bool(answers[0]), "it did not hold", **kwargs)
+def run_check(ex, answers: list):
+    """The exercise's check, with `answers` as the learner's (one per test input)."""
+    if ex.kind == "value":
+        return checks.exercise(ex.key, answers[0])
+    if ex.kind == "judge":
+        return checks.exercise(ex.key, (lambda module: None) if not answers[0] else
+                               (lambda module: [p.requires_grad_(False) for p in module.parameters()]))
+    results = iter(answers)                        # the learner's function: one answer per call
+    options = dict(hints=ex.hints, rtol=ex.rtol, atol=ex.atol, mistakes=ex.mistakes)
+    return checks.check_function(ex.name, lambda *args: next(results), ex.reference, ex.inputs(), **options)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_exercise_diagnoses_wrong_answers_without_giving_the_answer(name, capsys):
-    found = exercise_checks()
-    notebook, checker, kwargs = found[name]
-    expected = EXPECTED[name]()
-    cases = {"wrong": [False]} if checker == "check_true" else wrong_answers(expected)
+@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.after_notebooks) if k in NEEDS_MODELS
+                                 else k for k in exercises.EXERCISES])
+def test_each_exercise_diagnoses_wrong_answers_without_giving_the_answer(key, capsys):
+    ex = exercises.get(key)
+    expected = expected_results(ex)
+    cases = {"wrong": [False]} if ex.kind == "judge" else wrong_answers(expected)
     for kind, answers in cases.items():
         checks._wrong_tries.clear()
-        first = run_check(name, checker, kwargs, answers, expected)
+        first = run_check(ex, answers)
         said_first = capsys.readouterr().out
-        second = run_check(name, checker, kwargs, answers, expected)
+        second = run_check(ex, answers)
         said_second = capsys.readouterr().out
-        assert not first and not second, f"{notebook} {name}: a {kind} answer passed"
+        assert not first and not second, f"{key}: a {kind} answer passed"
         assert said_first.startswith("✗") and said_first != said_second, \
-            f"{notebook} {name}: the second wrong try ({kind}) should get a stronger hint"
+            f"{key}: the second wrong try ({kind}) should get a stronger hint"
         for said in (said_first, said_second):
             assert not leaked(said, expected), \
-                f"{notebook} {name}, {kind}: the message gives the expected value away: {leaked(said, expected)}\n{said}"
+                f"{key}, {kind}: the message gives the expected value away: {leaked(said, expected)}\n{said}"
         if kind == "wrong sign" and np.any(np.abs(np.concatenate([np.ravel(checks._as_array(e)) for e in expected])) > 1e-6):
-            assert "sign" in said_first, f"{notebook} {name}: a wrong sign should be named\n{said_first}"
+            assert "sign" in said_first, f"{key}: a wrong sign should be named\n{said_first}"
         if kind == "wrong shape":
-            assert "shape" in said_first, f"{notebook} {name}: a wrong shape should be named\n{said_first}"
-    assert run_check(name, checker, kwargs, expected, expected), f"{notebook} {name}: the right answer failed"
+            assert "shape" in said_first, f"{key}: a wrong shape should be named\n{said_first}"
+    assert run_check(ex, expected), f"{key}: the reference answer failed its own check"
     assert capsys.readouterr().out.startswith("✓")
 
 
-def test_hidden_solutions_print_nothing_but_their_check():
+def test_answer_cells_print_nothing_but_their_check():
+    """A worked solution that printed its results would show the answers in the slides' and
+    the website's outputs."""
     for path in NOTEBOOKS:
-        for c in json.loads(path.read_text())["cells"]:
-            if c["cell_type"] == "code" and c["metadata"].get("jupyter", {}).get("source_hidden"):
-                assert "print(" not in "".join(c["source"]), \
+        for cell in nbformat.read(path, as_version=4).cells:
+            if assignments.SOLUTION_BEGIN in cell.source:
+                assert "print(" not in cell.source, \
                     f"{path.name}: a worked solution should not print its results (they are the answers)"
 
 

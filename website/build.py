@@ -18,6 +18,7 @@ build killed outright (kill -9) leaves its temporary folder, which the next buil
     python -m website.build --only 01,06    # execute some notebooks again, reuse the others'
                                             # last executed copies (quicker, for work on the site)
     python -m website.build --no-execute    # rebuild the pages from the last executed copies
+    python -m website.build --edition student   # without the exercises' solutions, in build/site-student/
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from tools.assignments import student_source
+
 WEBSITE = Path(__file__).resolve().parent       # conf.py, index.md, static/, export.py
 ROOT = WEBSITE.parent                            # the course: README.md, notebooks/, build/
 PLACEHOLDER = re.compile(r'<div class="aew-placeholder" data-aew="([\w-]+)"></div>')
@@ -54,16 +57,22 @@ class CurrentPythonKernel(KernelManager):
 class Folders:
     """Where one build writes: `source`, the executed copies and the widgets' files (widgets
     under _extra/, copied as they are into the site; each widget's HTML and the tests' check
-    data under _widgets/); `site`, the website; `doctrees`, Sphinx's cache."""
+    data under _widgets/); `site`, the website; `doctrees`, Sphinx's cache. The student edition
+    is built in folders of its own (site-student/), beside the instructor's."""
     top: Path
+    edition: str = "instructor"
+
+    @property
+    def name(self) -> str:
+        return "site" if self.edition == "instructor" else f"site-{self.edition}"
 
     @property
     def source(self) -> Path:
-        return self.top / "site-src"
+        return self.top / f"{self.name}-src"
 
     @property
     def site(self) -> Path:
-        return self.top / "site"
+        return self.top / self.name
 
     @property
     def doctrees(self) -> Path:
@@ -111,10 +120,15 @@ def execute(path: Path, page: str, folders: Folders, timeout: int = 900) -> nbfo
 
 
 def prepare(nb: nbformat.NotebookNode, page: str, folders: Folders) -> nbformat.NotebookNode:
-    """The executed notebook as the website shows it."""
+    """The executed notebook as the website shows it. The student edition shows the exercises'
+    answer and check cells as students get them (tools/assignments.py), without their outputs."""
     nb.metadata.pop("widgets", None)       # ipywidgets' saved state: no use without a kernel
     for cell in nb.cells:
         if cell.cell_type != "code":
+            continue
+        if folders.edition == "student" and "nbgrader" in cell.metadata:
+            cell.source, cell.outputs = student_source(cell.source), []
+            cell.metadata.pop("tags", None)
             continue
         tags = cell.metadata.get("tags", [])
         if "solution" in tags:
@@ -225,10 +239,12 @@ def main(argv=None) -> None:
     parser.add_argument("--course", type=Path, default=ROOT,
                         help="the course's folder: README.md, notebooks/, and build/ where the site "
                              "goes (default: this repository)")
+    parser.add_argument("--edition", choices=("instructor", "student"), default="instructor",
+                        help="student: without the exercises' solutions (build/site-student/)")
     args = parser.parse_args(argv)
     course = args.course.resolve()
     build = course / "build"
-    final = Folders(build)
+    final = Folders(build, args.edition)
     started = time.perf_counter()
     notebooks = sorted((course / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
@@ -242,7 +258,7 @@ def main(argv=None) -> None:
 
     build.mkdir(parents=True, exist_ok=True)
     remove_stale(build)
-    work = Folders(build / f"{TEMPORARY}{os.getpid()}")
+    work = Folders(build / f"{TEMPORARY}{os.getpid()}", args.edition)
     _building.append(work.top)
     _on_signals()
     timings = {}

@@ -188,7 +188,10 @@ def hub(students, shared_models, tmp_path_factory):
     state = tmp_path_factory.mktemp("hub-state")
     edition = Path(tempfile.mkdtemp(prefix="ae-hub-student-edition-"))
     edition.chmod(0o755)
-    run(sys.executable, "tools/student.py", "--out", str(edition), cwd=REPO)
+    # the student edition as `make assignments` makes it (nbgrader's generate step)
+    run(sys.executable, "-c", "import sys; from pathlib import Path; from tools import assignments; "
+        "assignments.generate(course=Path(sys.argv[1]), student=Path(sys.argv[2]))",
+        str(state / "course"), str(edition), cwd=REPO)
     # The course's hub as `make hub` starts it, plus what the browser tests need of JupyterLab.
     config = state / "test_config.py"
     config.write_text(f"load_subconfig({str(REPO / 'hub/jupyterhub_config.py')!r})\n"
