@@ -416,13 +416,13 @@ def _one_nn(z_train, y_train, z_test, y_test):
 def _share_dae_repairs_better():
     """Exercise 2 of 08: on the 30%-masked held-out digits, the share the DAE rebuilds closer
     than the plain 800-unit autoencoder (the models of the series, from the cache)."""
-    from . import recipes
+    from . import cache, recipes
     from .models import decode_all, encode_all
     data = _data()
     masked = data.x_test * (torch.rand(data.x_test.shape, generator=_seeded(2)) >= 0.3)
 
     def per_digit(recipe):
-        model, _ = recipe.load(data, verbose=False)
+        model, _ = cache.train_or_load(recipe, data, verbose=False)
         return ((decode_all(model, encode_all(model, masked)) - data.x_test) ** 2).mean(dim=1)
     return (per_digit(recipes.DAE_800) < per_digit(recipes.AE_800)).float().mean().item()
 
