@@ -182,7 +182,7 @@ def test_the_handout_holds_what_students_need_and_nothing_else(edition, tmp_path
         assert not leaks(notebooks[name], solution_lines(path)), f"{path.name}: a solution in the handout"
 
 
-def test_the_student_website_shows_no_solution():
+def test_the_student_website_shows_no_solution(tmp_path):
     """`make site EDITION=student`: website/build.py's prepare() drops the solution regions,
     the hidden tests and the checks' outputs (checked here without executing anything)."""
     from website import build
@@ -191,7 +191,7 @@ def test_the_student_website_shows_no_solution():
         for cell in nb.cells:           # as if executed: a check's output says ✓
             if cell.cell_type == "code":
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="✓ right\n")]
-        page = build.prepare(nb, path.name[:2], edition="student")
+        page = build.prepare(nb, path.name[:2], build.Folders(tmp_path, "student"))
         assert not leaks(page, solution_lines(path)), f"{path.name}: a solution on the student site"
         assert "HIDDEN TESTS" not in json.dumps(page) and "BEGIN SOLUTION" not in json.dumps(page)
         graded = [c for c in page.cells if c.metadata.get("nbgrader", {}).get("grade")
