@@ -546,7 +546,7 @@ class LabelBudgetRecipe(Recipe):
 # --- 01 · the vanilla autoencoder ----------------------------------------------------------
 
 DEEP_AE_2D = AutoencoderRecipe(
-    name="ae-784-1000-500-250-2", title="deep 2-D autoencoder", notebook="01", used_in=("06", "08"),
+    name="ae-784-1000-500-250-2", title="deep 2-D autoencoder", notebook="01", used_in=("06", "08", "09"),
     sizes=(784, 1000, 500, 250, 2), subset_epochs=25)
 
 CODE_SIZE_FAMILY = {       # 784-256-k for the error-against-code-size curve; k = 32 is 08's
@@ -639,16 +639,16 @@ LABEL_BUDGETS_LONGER = LabelBudgetRecipe(
 
 JUDGE = ClassifierRecipe(
     name="classifier-784-256-10", title="the judge, a digit classifier", notebook="06",
-    used_in=("08",), sizes=(784, 256, 10), subset_epochs=15)
+    used_in=("08", "09"), sizes=(784, 256, 10), subset_epochs=15)
 
 VAE_2D = VAERecipe(
-    name="vae-784-256-2", title="2-D VAE", notebook="06", used_in=("07", "08"),
+    name="vae-784-256-2", title="2-D VAE", notebook="06", used_in=("07", "08", "09"),
     sizes=(784, 256, 2), subset_epochs=25)
 
 BETA_VAES = {              # the weight β on the KL term; β = 1 is the VAE itself
     beta: VAE_2D if beta == 1.0 else
     VAERecipe(name=f"vae-784-256-2-beta{beta:g}", title=f"2-D VAE, β = {beta:g}", notebook="06",
-              sizes=(784, 256, 2), beta=beta, subset_epochs=25)
+              used_in=("09",), sizes=(784, 256, 2), beta=beta, subset_epochs=25)
     for beta in (0.1, 1.0, 4.0)}
 
 VAE_20D = VAERecipe(
