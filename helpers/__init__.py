@@ -26,7 +26,9 @@ one module per kind of autoencoder or estimator (its pieces: noise, penalties, l
     contractive  Jacobian norms and the contractive penalty (04)
     stacked      greedy layer-wise training and fine-tuning (05)
     classifier   a fixed digit classifier used as a judge (06)
-    vae          the VAE, its loss, the ELBO and importance sampling (06, 07)
+    vae          the VAE, its loss, the ELBO and importance sampling (06, 07); the conditional
+                 VAE (09)
+    latent       paths between two codes, and the decoder's output as an average of digits (09)
     gaussians    1-D Gaussian fits for the KL-direction demo, probabilistic PCA (06, 07)
 
 and on top:
@@ -51,7 +53,8 @@ limit_threads()
 
 MODULES = ("data", "tensors", "models", "losses", "divergences", "train", "cache", "fingerprint",
            "timing", "evaluate", "plots", "widgets", "checks", "errors", "drawing", "corruption",
-           "sparsity", "contractive", "stacked", "classifier", "vae", "gaussians", "recipes", "series")
+           "sparsity", "contractive", "stacked", "classifier", "vae", "latent", "gaussians", "recipes",
+           "series")
 
 
 def __getattr__(name):

@@ -455,3 +455,52 @@ _add("08.3", "5-NN accuracy of PCA-20 codes", "value", expected=_pca20_knn,
             "Build the codec with 20 components, wrap its .encode and .decode in "
             "series.SeriesModel(...), and pass that model and `data` to series.knn_code_accuracy."),
      mistakes=_SHARE)
+
+# --- 09 · beyond the lecture ---------------------------------------------------------------
+
+
+def _spherical(z0, z1, t):
+    from .latent import interpolate
+    return interpolate(z0, z1, t, "spherical")[0]
+
+
+def _posterior_average(z, mu, logvar, images):
+    from .latent import posterior_average
+    return posterior_average(z, mu, logvar, images)
+
+
+_add("09.1", "spherical", "function", reference=_spherical,
+     inputs=lambda: [(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]), 0.5),
+                     (torch.randn(20, generator=_seeded(5)), torch.randn(20, generator=_seeded(15)), 0.25)],
+     atol=1e-5,
+     hints=("Section 3: z(t) = [sin((1 - t) ω) z0 + sin(t ω) z1] / sin(ω), with ω the angle "
+            "between z0 and z1.",
+            "ω = arccos(z0 · z1 / (|z0| |z1|)): torch.dot for the product, .norm() for the "
+            "lengths, torch.arccos; t is a plain number, so torch.sin(t * ω) works as it is."))
+
+_add("09.2", "best_drawing", "function", reference=_posterior_average,
+     inputs=lambda: [(torch.zeros(2), torch.tensor([[0.0, 0.0], [3.0, 0.0]]), torch.zeros(2, 2),
+                      torch.eye(2, 784)),
+                     (torch.randn(2, generator=_seeded(6)), torch.randn(50, 2, generator=_seeded(16)),
+                      torch.randn(50, 2, generator=_seeded(26)) - 1, _images(50, 36))],
+     atol=1e-5,
+     hints=("Section 1: log q(z|x_i) = -½ Σ_j [log σ_ij² + (z_j - μ_ij)² / σ_ij²] + a constant "
+            "that is the same for every digit, so it cancels when the weights are normalised.",
+            "Compute log q for all digits at once (sum over dim=1), turn them into weights that "
+            "sum to 1 with torch.softmax(..., dim=0), then weights @ images."),
+     mistakes={2: "did you make the weights sum to 1 over the digits?"})
+
+
+def _squared_error_at_rate_0():
+    """Exercise 3 of 09: the held-out squared error (summed over pixels, mean over digits) of
+    the one drawing a decoder that ignores its code does best with, the mean training image."""
+    data = _data()
+    return ((data.x_test - data.x_train.mean(dim=0)) ** 2).sum(dim=1).mean().item()
+
+
+_add("09.3", "squared error at rate 0", "value", expected=_squared_error_at_rate_0,
+     hints=("Section 4: at rate 0 the decoder draws the average of the training images for every "
+            "digit; compare it with each held-out digit.",
+            "x_train.mean(dim=0) is the average image; subtract it from x_test, square, sum over "
+            "the 784 pixels (dim=1), then average over the held-out digits."),
+     mistakes={1 / 784: "did you average over the pixels where a sum was asked?"})

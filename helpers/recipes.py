@@ -51,8 +51,8 @@ from .stacked import (StackedAutoencoder, StackedClassifier, features, label_bud
                       label_budget_indices, linear_probe_accuracy, probe_accuracies, stage_loss,
                       train_classifier)
 from .train import evaluate_loss, fit
-from .vae import (VAE, check_input_dropout, kl_weight, negative_elbo, random_shift, training_loss,
-                  vae_loss)
+from .vae import (VAE, ConditionalVAE, check_input_dropout, conditional_vae_loss, kl_weight,
+                  negative_elbo, random_shift, training_loss, vae_loss)
 
 SUBSET = train.SUBSET_TRAIN_SIZE
 DESCRIPTIVE = ("title", "notebook", "used_in")     # fields that name a model, not define it
@@ -487,6 +487,44 @@ class VAERecipe(LayeredRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConditionalVAERecipe(LayeredRecipe):
+    """helpers.vae.ConditionalVAE, trained on the negative ELBO with the labels given to the
+    encoder and the decoder (nats per image)."""
+    beta: float = 1.0
+
+    min_layers = 3                           # input, a hidden layer, the code
+    code = (conditional_vae_loss, ConditionalVAE, VAE.reparameterize, kl_to_standard_normal,
+            bernoulli_nll_per_image, mlp, make_activation)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_number("beta", self.beta, 0)
+
+    def build(self):
+        return ConditionalVAE(list(self.sizes))
+
+    def loss_fn(self):
+        return partial(conditional_vae_loss, beta=self.beta)
+
+    def train(self, model, data) -> dict:
+        return fit(model, data.x_train, data.y_train, loss_fn=self.loss_fn(), x_val=data.x_test,
+                   y_val=data.y_test, epochs=self.epochs(data), batch_size=self.batch_size,
+                   lr=self.lr, seed=self.seed, desc=self.name)
+
+    def architecture(self) -> str:
+        k, hidden = self.sizes[-1], _sizes(self.sizes[1:-1])
+        return (f"conditional VAE: encoder {self.sizes[0]} pixels + one-hot label (10)-{hidden}-"
+                f"{k} (heads for μ and log σ²), decoder {k} + one-hot label (10)-{hidden}-"
+                f"{self.sizes[0]} (ReLU hidden, sigmoid output)")
+
+    def loss_in_words(self) -> str:
+        weight = f"{self.beta:g} × " if self.beta != 1 else ""
+        return (f"negative ELBO in nats with the label given to both networks: Bernoulli "
+                f"reconstruction summed over pixels + {weight}KL(q(z|x, y) ‖ N(0, I)) summed over "
+                f"latent dimensions, mean over images")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClassifierRecipe(LayeredRecipe):
     """An MLP classifier (ReLU between layers, class scores out) trained on the labels."""
 
@@ -569,7 +607,7 @@ class LabelBudgetRecipe(Recipe):
 # --- 01 · the vanilla autoencoder ----------------------------------------------------------
 
 DEEP_AE_2D = AutoencoderRecipe(   # settings measured in issue 28 (benchmarks/bench_quality.py)
-    name="ae-784-1000-500-250-2", title="deep 2-D autoencoder", notebook="01", used_in=("06", "08"),
+    name="ae-784-1000-500-250-2", title="deep 2-D autoencoder", notebook="01", used_in=("06", "08", "09"),
     sizes=(784, 1000, 500, 250, 2), subset_epochs=30, lr=2e-3, batch_size=64, mean_pixel_bias=True)
 
 CODE_SIZE_FAMILY = {       # 784-256-k for the error-against-code-size curve; k = 32 is 08's
@@ -662,27 +700,39 @@ LABEL_BUDGETS_LONGER = LabelBudgetRecipe(
 
 JUDGE = ClassifierRecipe(
     name="classifier-784-256-10", title="the judge, a digit classifier", notebook="06",
-    used_in=("08",), sizes=(784, 256, 10), subset_epochs=15)
+    used_in=("08", "09"), sizes=(784, 256, 10), subset_epochs=15)
 
 # Both VAEs: two hidden layers (784-512-256), the decoder's output bias started at the mean
 # training image, a KL warm-up over the first 10 passes, the learning rate lowered along a
 # cosine; the 2-D one drops 20% of its encoder's input pixels, the 20-D one sees its training
 # digits moved by up to a pixel. Issue 28 measured each choice (benchmarks/bench_quality.py).
 VAE_2D = VAERecipe(
-    name="vae-784-512-256-2", title="2-D VAE", notebook="06", used_in=("07", "08"),
+    name="vae-784-512-256-2", title="2-D VAE", notebook="06", used_in=("07", "08", "09"),
     sizes=(784, 512, 256, 2), subset_epochs=30, lr=2e-3, batch_size=64, schedule="cosine",
     input_dropout=0.2, mean_pixel_bias=True, kl_warmup=10)
 
 BETA_VAES = {              # the weight β on the KL term; β = 1 is the VAE itself
     beta: VAE_2D if beta == 1.0 else
     dataclasses.replace(VAE_2D, name=f"{VAE_2D.name}-beta{beta:g}", title=f"2-D VAE, β = {beta:g}",
-                        used_in=(), beta=beta)
+                        used_in=("09",), beta=beta)
     for beta in (0.1, 1.0, 4.0)}
 
 VAE_20D = VAERecipe(
     name="vae-784-512-256-20", title="20-D VAE", notebook="07", used_in=("08",),
     sizes=(784, 512, 256, 20), subset_epochs=60, lr=2e-3, batch_size=64, schedule="cosine",
     mean_pixel_bias=True, kl_warmup=10, max_shift=1)
+
+
+# --- 09 · beyond the lecture ---------------------------------------------------------------
+
+CONDITIONAL_VAE_2D = ConditionalVAERecipe(
+    name="cvae-784-256-2", title="2-D conditional VAE", notebook="09",
+    sizes=(784, 256, 2), subset_epochs=25)
+
+MORE_BETA_VAES = {         # the β curve of 09: more of notebook 06's β family, larger weights
+    beta: dataclasses.replace(BETA_VAES[4.0], name=f"{VAE_2D.name}-beta{beta:g}",
+                              title=f"2-D VAE, β = {beta:g}", notebook="09", used_in=(), beta=beta)
+    for beta in (2.0, 8.0, 16.0)}
 
 
 # Every recipe, in the order of the series (a recipe's stack before its tables).
@@ -692,7 +742,7 @@ ALL = [DEEP_AE_2D, *CODE_SIZE_FAMILY.values(), LINEAR_AE_8, OVERCOMPLETE_AE,
        AE_256, DAE_256, *CAES.values(),
        *STACK_STAGES, PROBE_TABLE, LABEL_BUDGETS, LABEL_BUDGETS_LONGER,
        JUDGE, VAE_2D, *(r for r in BETA_VAES.values() if r is not VAE_2D),
-       VAE_20D]
+       VAE_20D, CONDITIONAL_VAE_2D, *MORE_BETA_VAES.values()]
 
 
 # --- make models ---------------------------------------------------------------------------

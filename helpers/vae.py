@@ -1,4 +1,5 @@
-"""The variational autoencoder (VAE): model, loss, and the estimators of notebooks 06 and 07.
+"""The variational autoencoder (VAE): model, loss, and the estimators of notebooks 06 and 07;
+the conditional VAE of notebook 09.
 
 Names follow pytorch/examples' vae/main.py: x, x_hat, z, mu, logvar. Every loss here is in
 nats (natural logarithms) and is SUMMED over pixels and over latent dimensions, then either
@@ -180,6 +181,72 @@ def loss_terms(model: VAE, x: torch.Tensor, batch_size: int = 1000) -> dict:
             kl += kl_to_standard_normal(mu, logvar).sum().item()
     return {"reconstruction": recon / len(x), "kl": kl / len(x),
             "negative_elbo": (recon + kl) / len(x)}
+
+
+# --- the conditional VAE (notebook 09) ------------------------------------------------------
+
+class ConditionalVAE(nn.Module):
+    """A VAE that is told the label y (Sohn, Lee and Yan 2015; Kingma et al. 2014, "M2"):
+    the encoder sees (x, y) and gives q(z|x, y), the decoder sees (z, y) and gives p(x|z, y).
+    The label goes in as a one-hot vector glued to the input of each network:
+
+        x (784) + one-hot y (10) -> hidden -> mu, logvar (k)
+        z (k)   + one-hot y (10) -> hidden -> x_hat (784, sigmoid)
+
+    Since the decoder is told which class to draw, the code z need not say it: z is free to
+    hold what the label does not (slant, width, thickness). sizes: [784, hidden..., k]."""
+
+    def __init__(self, sizes: list[int], n_classes: int = 10, activation: str = "relu"):
+        super().__init__()
+        sizes = check_sizes("sizes", sizes, min_length=3)
+        self.config = dict(kind="ConditionalVAE", sizes=list(sizes), n_classes=n_classes,
+                           activation=activation)
+        self.n_classes = n_classes
+        *body, latent = sizes
+        self.encoder = mlp([body[0] + n_classes, *body[1:]], activation, activation)  # 794 => hidden
+        self.fc_mu = nn.Linear(body[-1], latent)
+        self.fc_logvar = nn.Linear(body[-1], latent)
+        self.decoder = mlp([latent + n_classes, *body[::-1][:-1], body[0]], activation,
+                           "sigmoid")                                              # k + 10 => 784
+
+    @property
+    def code_size(self) -> int:
+        return self.config["sizes"][-1]
+
+    def one_hot(self, y: torch.Tensor) -> torch.Tensor:
+        """Labels (B,) -> (B, n_classes) rows of 0s with a 1 at the label."""
+        return nn.functional.one_hot(y.long(), self.n_classes).float()
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(torch.cat([x, self.one_hot(y).to(x.device)], dim=1))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.decoder(torch.cat([z, self.one_hot(y).to(z.device)], dim=1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor):
+        mu, logvar = self.encode(x, y)
+        z = VAE.reparameterize(mu, logvar)
+        return self.decode(z, y), mu, logvar
+
+
+def conditional_vae_loss(model: ConditionalVAE, x: torch.Tensor, y: torch.Tensor,
+                         beta: float = 1.0) -> torch.Tensor:
+    """The VAE's loss with the label given to both networks: Bernoulli reconstruction summed
+    over pixels + beta * KL(q(z|x, y) || N(0, I)) summed over latent dimensions, averaged over
+    the images of the batch (nats per digit)."""
+    x_hat, mu, logvar = model(x, y)
+    return (bernoulli_nll_per_image(x_hat, x) + beta * kl_to_standard_normal(mu, logvar)).mean()
+
+
+@torch.no_grad()
+def sample_class(model: ConditionalVAE, label: int, n: int, seed: int = 0) -> torch.Tensor:
+    """n images of class `label` decoded from z ~ N(0, I) (pixel means), on the CPU."""
+    z = torch.randn(n, model.code_size, generator=torch.Generator().manual_seed(seed))
+    y = torch.full((n,), int(label))
+    device = device_of(model)
+    model.eval()
+    return model.decode(z.to(device), y.to(device)).cpu()
 
 
 # --- densities and estimators --------------------------------------------------------------

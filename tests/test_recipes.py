@@ -100,6 +100,8 @@ def tiny_recipes():
                                  subset_epochs=1),
         recipes.VAERecipe(name="t-vae", title="tiny VAE", notebook="06", sizes=(784, 8, 2),
                           subset_epochs=1),
+        recipes.ConditionalVAERecipe(name="t-cvae", title="tiny CVAE", notebook="09",
+                                     sizes=(784, 8, 2), subset_epochs=1),
     ]
 
 
@@ -109,15 +111,15 @@ def test_make_models_trains_everything_once_then_loads_it(cache_dir, tiny_data, 
     monkeypatch.setattr(helpers.data, "load_data", lambda: tiny_data)
     assert recipes.main() == 0
     first = capsys.readouterr().out
-    assert "10 models and results: 0 loaded, 10 trained or computed" in first
+    assert "11 models and results: 0 loaded, 11 trained or computed" in first
     assert re.search(r"^probes\s+t-probes\s+05\s+computed\s", first, re.M)
     assert re.search(r"^stack 2\s+t-stack-stage2\s+05\s+trained\s", first, re.M)
     assert recipes.main() == 0
     second = capsys.readouterr().out
-    assert "10 models and results: 10 loaded, 0 trained or computed" in second
+    assert "11 models and results: 11 loaded, 0 trained or computed" in second
     row = next(line for line in second.splitlines() if line.startswith("tiny AE"))
     assert re.match(r"tiny AE\s+t-ae\s+01, 08\s+loaded\s+\d+\.\d$", row)
-    assert len(list(cache_dir.glob("*.pt"))) == 10
+    assert len(list(cache_dir.glob("*.pt"))) == 11
 
 
 def test_prepare_reports_each_recipe_not_what_it_needed(cache_dir, tiny_data):

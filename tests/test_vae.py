@@ -1,4 +1,5 @@
-"""helpers.vae, helpers.gaussians, helpers.classifier and the widgets of notebooks 06-07."""
+"""helpers.vae, helpers.gaussians, helpers.classifier and the widgets of notebooks 06-07; the
+conditional VAE of notebook 09."""
 import dataclasses
 import math
 
@@ -268,6 +269,67 @@ def test_classifier_trains_and_reports_confidence(cache_dir, tiny_data):
     conf = classifier.confidence(model, tiny_data.x_test)
     assert conf.shape == (50,) and ((conf >= 0.1) & (conf <= 1)).all()
     assert 0 <= classifier.accuracy(model, tiny_data.x_test, tiny_data.y_test) <= 1
+
+
+# --- the conditional VAE (09) --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cvae2():
+    torch.manual_seed(0)
+    return vae.ConditionalVAE([784, 16, 2]).eval()
+
+
+def test_conditional_vae_takes_the_label_in_both_networks(cvae2):
+    x, y = torch.rand(6, 784, generator=torch.Generator().manual_seed(0)), torch.arange(6)
+    mu, logvar = cvae2.encode(x, y)
+    assert mu.shape == logvar.shape == (6, 2) and cvae2.code_size == 2
+    assert cvae2.encoder[0].in_features == 784 + 10 and cvae2.decoder[0].in_features == 2 + 10
+    x_hat = cvae2.decode(mu, y)
+    assert x_hat.shape == (6, 784) and ((x_hat > 0) & (x_hat < 1)).all()
+    # the label changes what is drawn from the same code, and what the encoder says of one image
+    assert not torch.allclose(cvae2.decode(mu, y), cvae2.decode(mu, (y + 1) % 10))
+    assert not torch.allclose(cvae2.encode(x, y)[0], cvae2.encode(x, (y + 1) % 10)[0])
+    # the one-hot vector by hand: glued after the pixels and after the code
+    one_hot = torch.nn.functional.one_hot(y, 10).float()
+    h = cvae2.encoder(torch.cat([x, one_hot], dim=1))
+    assert torch.allclose(cvae2.fc_mu(h), mu) and torch.allclose(cvae2.fc_logvar(h), logvar)
+    assert torch.allclose(cvae2.decoder(torch.cat([mu, one_hot], dim=1)), x_hat)
+    with pytest.raises(ValueError):
+        vae.ConditionalVAE([784, 2])
+
+
+def test_conditional_vae_loss_is_the_negative_elbo_given_the_label(cvae2):
+    x, y = torch.rand(5, 784, generator=torch.Generator().manual_seed(1)), torch.arange(5) % 10
+    torch.manual_seed(2)
+    loss = vae.conditional_vae_loss(cvae2, x, y, beta=3.0)
+    torch.manual_seed(2)
+    x_hat, mu, logvar = cvae2(x, y)
+    by_hand = (torch.nn.functional.binary_cross_entropy(x_hat, x, reduction="none").sum(1)
+               + 3.0 * 0.5 * (-logvar + mu ** 2 + logvar.exp() - 1).sum(1)).mean()
+    assert loss.item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_sample_class_decodes_prior_codes_with_the_label(cvae2):
+    images = vae.sample_class(cvae2, 7, 4, seed=3)
+    z = torch.randn(4, 2, generator=torch.Generator().manual_seed(3))
+    assert images.shape == (4, 784)
+    assert torch.allclose(images, cvae2.decode(z, torch.full((4,), 7)).detach())
+    assert not torch.allclose(images, vae.sample_class(cvae2, 1, 4, seed=3))
+
+
+def test_a_conditional_vae_recipe_trains_with_labels_once_then_loads(cache_dir, tiny_data):
+    recipe = recipes.ConditionalVAERecipe(name="tiny-cvae", title="tiny CVAE", notebook="09",
+                                          sizes=(784, 8, 2), subset_epochs=1)
+    assert "one-hot label" in recipe.describe() and "KL(q(z|x, y)" in recipe.describe()
+    model, history = cache.train_or_load(recipe, tiny_data, verbose=False)
+    assert isinstance(model, vae.ConditionalVAE)
+    assert len(history["train_loss"]) == 20 and len(history["val_loss"]) == 20
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    again, _ = cache.train_or_load(recipe, tiny_data, verbose=False)
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="beta"):
+        recipes.ConditionalVAERecipe(name="x", title="x", notebook="09", sizes=(784, 8, 2), beta=-1)
 
 
 # --- exact Gaussian models -----------------------------------------------------------------

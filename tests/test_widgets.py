@@ -116,7 +116,7 @@ def test_embedding_comparison_wrong_types_are_value_errors(comparison, args, mes
 def every_widget(ae2, codes):
     """One of each widget of the course, on small untrained models."""
     from helpers import series, stacked
-    from helpers.vae import VAE
+    from helpers.vae import VAE, ConditionalVAE
     torch.manual_seed(0)
     ae800 = models.Autoencoder([784, 32], activation=None, code_activation="sigmoid")
     vae = VAE([784, 16, 2])
@@ -139,6 +139,8 @@ def every_widget(ae2, codes):
         "DrawnCode": lambda: widgets.DrawnCode(ae2, *codes, x.repeat(5, 1)),
         "DrawnDenoising": lambda: widgets.DrawnDenoising(ae800, ae800),
         "DrawnPosterior": lambda: widgets.DrawnPosterior(vae, models.mlp([784, 10]), *codes),
+        "ConditionalExplorer": lambda: widgets.ConditionalExplorer(ConditionalVAE([784, 16, 2]), grid=3),
+        "DrawnWalk": lambda: widgets.DrawnWalk(ae2, vae, models.mlp([784, 10]), {"a": x[0], "b": x[1]}),
         "ModelComparison": lambda: widgets.ModelComparison(
             [series.SeriesModel(name, "00", "", 2, lambda v: models.encode_all(ae2, v),
                                 lambda z: models.decode_all(ae2, z)) for name in ("a", "b")],

@@ -34,7 +34,8 @@ NOTEBOOKS = REPO / "notebooks"
 BEGIN, END = "<!-- run times -->", "<!-- end of run times -->"
 TITLE_SENTENCE = re.compile(r"\*\*Expected run time\*\*.*?`python -m benchmarks series`\)\.", re.S)
 NAMES = {"01": "vanilla", "02": "denoising", "03": "sparse", "04": "contractive", "05": "stacked",
-         "06": "VAE, network view", "07": "VAE, probability view", "08": "summary"}
+         "06": "VAE, network view", "07": "VAE, probability view", "08": "summary",
+         "09": "beyond the lecture"}
 
 
 @dataclass
@@ -90,7 +91,7 @@ def table(m: Measured, teaching: bool) -> str:
         lines = [f"Measured on {m.date} ({m.conditions}), `python -m benchmarks series`:", "",
                  "| notebook | first run, in order, empty cache | every model cached |", "|---|---|---|"]
         lines += [f"| {n} {NAMES.get(n, '')} | {m.cold[n]:.0f} s | {m.warm[n]:.0f} s |" for n in sorted(m.cold)]
-        lines.append(f"| all eight | {m.total[0] / 60:.1f} minutes | {m.total[1] / 60:.1f} minutes |")
+        lines.append(f"| the whole series | {m.total[0] / 60:.1f} minutes | {m.total[1] / 60:.1f} minutes |")
     else:
         lines = [f"Measured on {m.date} ({m.conditions}):", "",
                  "| notebook | empty cache (s) | filled cache (s) | peak memory (MiB) |", "|---|---|---|---|"]

@@ -109,6 +109,20 @@ FORMS = {
         skip_html=("status",),       # "drawn in 0.2 s" says nothing on a web page
         note="On this page t-SNE is precomputed at perplexity 30 for 500 points; every "
              "perplexity and number of points in JupyterLab."),
+    # 09: played back. Every class, with z1 or z2 moved one at a time in steps of 1.
+    course_widgets.ConditionalExplorer: Frames(
+        [{"label": ALL, "z1": [-2.0, -1.0, 0.0, 1.0, 2.0]}, {"label": ALL, "z2": [-2.0, -1.0, 0.0, 1.0, 2.0]}],
+        note="On this page z1 and z2 move one at a time, in steps of 1, the other at 0; every "
+             "code in JupyterLab."),
+    # A drawing view, but played back: the page has no player for its walk (two encoders, two
+    # decoders and the judge along each path), so it walks from the digit the notebook left
+    # on the pad.
+    course_widgets.DrawnWalk: Frames(
+        [{"to": ALL, "kind": ALL}, {"kind": ALL, "t": [0.0, 0.25, 0.5, 0.75, 1.0]}],
+        skip_html=("pad",),          # the pad's own words, for a pad the page does not show
+        note="On this page the walk starts from the held-out digit the notebook put on the pad, "
+             "and t moves in steps of 0.25; drawing your own digit, and keeping it as an end, "
+             "need JupyterLab."),
 }
 DECODER_LAYERS = {"Linear", "ReLU", "Sigmoid", "Tanh", "Identity"}
 
