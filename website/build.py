@@ -287,6 +287,14 @@ def main(argv=None) -> None:
                 print(f"  {timings[page]:.0f} s; widgets: " + (", ".join(
                     f"{w['class']} ({w['form']}" + (f", {w['frames']} frames" if w["form"] == "frames" else "")
                     + f", {w['seconds']} s)" for w in forms) or "none"), flush=True)
+                for w in forms:               # how each network's weights travel (export.py)
+                    for name, net in w.get("networks", {}).items():
+                        difference = net["difference"]
+                        print(f"    {w['id']} {name}: {net['format']}, {net['bytes'] / 1e6:.2f} MB "
+                              f"(float16: {net['float16_bytes'] / 1e6:.2f} MB); largest difference "
+                              f"with int8 on the check data: "
+                              + (f"{difference:.5f}" if isinstance(difference, float) else str(difference)),
+                              flush=True)
         began = time.perf_counter()
         print("building the pages ...", flush=True)
         # strict (a warning fails) when every notebook has its executed copy: with --only, the
