@@ -152,7 +152,7 @@ def test_decoder_form_carries_weights_that_decode_like_pytorch(explorer, files, 
     # the weights in the file are the decoder's, in the format the exporter chose for it
     assert_file_holds(files, data["network"], [m for m in explorer.model.decoder if isinstance(m, torch.nn.Linear)])
     report = json.loads((tmp_path / "01-4-weights.json").read_text())["decoder"]
-    assert report["format"] == data["network"]["format"] and report["url"] == data["network"]["url"]
+    assert report["layers"] == formats_of(data["network"]) and report["url"] == data["network"]["url"]
     assert data["caption"]["template"] == explorer.caption_format and data["download"].endswith("MB")
     # the check data for the browser test: 100 codes and PyTorch's pixels for them
     check = json.loads((tmp_path / "01-4-decoder-check.json").read_text())
@@ -161,10 +161,10 @@ def test_decoder_form_carries_weights_that_decode_like_pytorch(explorer, files, 
     for fmt in web.FORMATS:
         page = web.run_decoder(web.stored(layers, fmt), check["codes"])
         assert np.abs(page - np.array(check["pixels"])).max() < 0.01, fmt
-    if report["format"] == "int8":            # chosen on those very codes
-        page = web.run_decoder(web.stored(layers, "int8"), check["codes"])
-        assert np.abs(page - np.array(check["pixels"])).max() == pytest.approx(report["difference"], abs=2e-6)
-        assert report["difference"] < web.INT8_MARGIN
+    # the formats were chosen on those very codes: as shipped, within the margin
+    page = web.run_decoder(web.stored(layers, report["layers"]), check["codes"])
+    assert np.abs(page - np.array(check["pixels"])).max() == pytest.approx(report["difference"], abs=2e-6)
+    assert report["difference"] < web.INT8_MARGIN
 
 
 def test_decoder_with_another_kind_of_layer_falls_back_to_its_picture(files, tmp_path):
@@ -177,19 +177,24 @@ def test_decoder_with_another_kind_of_layer_falls_back_to_its_picture(files, tmp
     assert form == "static"
 
 
+def formats_of(spec) -> list[str]:
+    return [layer["format"] for layer in spec["layers"] if layer["kind"] == "Linear"]
+
+
 def network_file(files, spec) -> list[dict]:
-    """A network's file as the page fetches it, read by its format (website/export.py's
-    _network_file): for each Linear, its stored numbers ("weight", "bias", and for int8 the
-    row "scale"s) and the float32 weight the page computes with ("float")."""
+    """A network's file as the page fetches it, each Linear read in its format (website/
+    export.py's _network_file): its stored numbers ("weight", "bias", and for int8 the row
+    "scale"s) and the float32 weight the page computes with ("float")."""
     raw = (files.path / spec["url"].split("/")[-1]).read_bytes()
-    assert len(raw) == spec["bytes"] and spec["url"].endswith(web.FORMATS[spec["format"]])
+    assert len(raw) == spec["bytes"]
+    assert spec["url"].endswith(".i8" if "int8" in formats_of(spec) else ".f16")
     layers, end = [], 0
     for layer in spec["layers"]:
         if layer["kind"] != "Linear":
             continue
         n, out, at = layer["in"] * layer["out"], layer["out"], layer["offset"]
         assert at == end, "the layers follow each other in the file"
-        if spec["format"] == "float16":
+        if layer["format"] == "float16":
             weight = np.frombuffer(raw, "<f2", n, at).reshape(out, -1)
             bias = np.frombuffer(raw, "<f2", out, at + 2 * n)
             layers.append({"weight": weight, "bias": bias, "float": weight.astype(np.float32)})
@@ -210,9 +215,9 @@ def assert_file_holds(files, spec, linear) -> None:
     each within half its row's scale in int8 (and the biases in float32)."""
     shipped = [layer for layer in spec["layers"] if layer["kind"] == "Linear"]
     assert [(layer["in"], layer["out"]) for layer in shipped] == [(m.in_features, m.out_features) for m in linear]
-    for layer, module in zip(network_file(files, spec), linear):
+    for layer, fmt, module in zip(network_file(files, spec), formats_of(spec), linear):
         weight, bias = module.weight.detach().numpy(), module.bias.detach().numpy()
-        if spec["format"] == "float16":
+        if fmt == "float16":
             assert np.array_equal(layer["weight"], weight.astype(np.float16))
             assert np.array_equal(layer["bias"], bias.astype(np.float16))
         else:
@@ -362,11 +367,12 @@ def test_drawing_form_ships_the_views_networks_in_int8_or_float16(name, drawing_
         linear = [m for m in modules if isinstance(m, torch.nn.Linear)]
         spec = data["networks"][net]
         assert_file_holds(files, spec, linear)
-        size = {"float16": sum(2 * (m.weight.numel() + m.bias.numel()) for m in linear),
-                "int8": sum(m.weight.numel() + 8 * m.out_features for m in linear)}
-        assert spec["bytes"] == size[spec["format"]] and report[net]["float16_bytes"] == size["float16"]
-        assert report[net]["format"] == spec["format"] and report[net]["url"] == spec["url"]
-        if spec["format"] == "int8":
+        size = {"float16": lambda m: 2 * (m.weight.numel() + m.bias.numel()),
+                "int8": lambda m: m.weight.numel() + 8 * m.out_features}
+        assert spec["bytes"] == sum(size[f](m) for f, m in zip(formats_of(spec), linear))
+        assert report[net]["float16_bytes"] == sum(size["float16"](m) for m in linear)
+        assert report[net]["layers"] == formats_of(spec) and report[net]["url"] == spec["url"]
+        if "int8" in formats_of(spec):
             assert report[net]["difference"] < web.INT8_MARGIN
     # the view's networks have their own weights again once the formats are chosen
     after = {id(p): p for ms in parts["networks"].values() for m in ms for p in m.parameters()}
@@ -524,8 +530,8 @@ def test_the_chooser_keeps_int8_within_the_margin_and_float16_beyond_it():
 
     chosen, report = web.choose_formats(nets, page, reference)
     assert {n: r["format"] for n, r in report.items()} == {"small": "int8", "big": "int8"}
-    assert all(r["difference"] < web.INT8_MARGIN for r in report.values())
-    assert web.difference(page(chosen), reference) < web.INT8_MARGIN
+    assert all(r["layers"] == ["int8"] and r["refused"] == [] for r in report.values())
+    assert all(r["difference"] == web.difference(page(chosen), reference) < web.INT8_MARGIN for r in report.values())
 
     # a page that magnifies one network's output, so that float16 stays within the margin and
     # int8 does not: int8 is refused there, and still taken for the other network
@@ -542,8 +548,8 @@ def test_the_chooser_keeps_int8_within_the_margin_and_float16_beyond_it():
     chosen, report = web.choose_formats(nets, magnifying, magnifying(
         {name: [dict(l, format="float32") if l["kind"] == "Linear" else l for l in layers]
          for name, layers in nets.items()}))
-    assert report["big"]["format"] == "float16" and report["big"]["difference"] >= web.INT8_MARGIN
-    assert report["small"]["format"] == "int8"
+    assert report["big"]["format"] == "float16" and report["big"]["refused"][0] >= web.INT8_MARGIN
+    assert report["small"]["format"] == "int8" and report["small"]["difference"] < web.INT8_MARGIN
     assert all(l["format"] == "float16" for l in chosen["big"] if l["kind"] == "Linear")
     # a verdict that int8 tips: the page's text changes, float16 is kept whatever the numbers.
     # The verdict is "yes" above a threshold, put on one output between float16's and int8's.
@@ -559,7 +565,7 @@ def test_the_chooser_keeps_int8_within_the_margin_and_float16_beyond_it():
 
     _, report = web.choose_formats({"small": nets["small"]}, verdict, verdict(nets))
     assert verdict(nets)["text"] == "judge: no" and report["small"]["float16"] == 0
-    assert report["small"]["format"] == "float16" and report["small"]["difference"] == float("inf")
+    assert report["small"]["format"] == "float16" and report["small"]["refused"] == [float("inf")]
 
 
 def test_the_chooser_adds_up_the_errors_of_several_int8_networks():
@@ -581,6 +587,27 @@ def test_the_chooser_adds_up_the_errors_of_several_int8_networks():
     assert sorted(r["format"] for r in report.values()) == ["float16", "int8"]
 
 
+def test_the_chooser_picks_each_layer_of_a_network():
+    """A network whose first layer passes in int8 and whose second, magnified by the page,
+    does not: int8 for the first, float16 for the second, in one file the page reads."""
+    x = np.random.default_rng(10).random((20, 100)).astype(np.float32)
+    net = _network(100, 40, 11) + _network(40, 10, 12)
+    float32 = web.run_layers(net, x)
+    second = {fmt: web.difference(web.run_layers(web.stored(net, ["float16", fmt]), x), float32)
+              for fmt in web.FORMATS}
+    factor = web.INT8_MARGIN / np.sqrt(second["float16"] * second["int8"])
+
+    def page(stored):
+        return web.run_layers(stored["net"], x) * factor
+
+    first_alone = web.difference(page({"net": web.stored(net, ["int8", "float16"])}), float32 * factor)
+    assert first_alone < web.INT8_MARGIN, "the fixture's first layer must pass alone"
+    chosen, report = web.choose_formats({"net": net}, page, float32 * factor)
+    assert report["net"]["layers"] == ["int8", "float16"] and report["net"]["format"] == "int8+float16"
+    assert report["net"]["difference"] == pytest.approx(first_alone) and len(report["net"]["refused"]) == 1
+    assert [l.get("format") for l in chosen["net"]] == ["int8", None, "float16", None]
+
+
 def test_difference_reads_numbers_texts_and_their_shapes():
     assert web.difference({"a": [1.0, 2.0], "t": "code 0.12"}, {"a": [1.0, 2.5], "t": "code 0.13"}) == 0.5
     assert web.difference({"t": "judge: 3"}, {"t": "judge: 5"}) == float("inf")       # a verdict
@@ -597,22 +624,52 @@ def test_the_page_reads_int8_weights_as_python_dequantises_them(files):
     layers = _network(60, 12, 7, scale=2.0) + _network(12, 5, 8)[:1] + [{"kind": "ReLU"}]
     layers[0]["weight"][2] = 0                       # a row of zeros: scale 1
     x = np.random.default_rng(9).random(60).astype(np.float32)
-    specs = {fmt: web._network_file(web.stored(layers, fmt), files) for fmt in web.FORMATS}
+    formats = {"float16": "float16", "int8": "int8", "mixed": ["int8", "float16"]}
+    specs = {name: web._network_file(web.stored(layers, fmt), files) for name, fmt in formats.items()}
     assert specs["int8"]["url"].endswith(".i8") and specs["float16"]["url"].endswith(".f16")
+    assert specs["mixed"]["url"].endswith(".i8")
     page = run_aew_in_node(
         "d => Object.fromEntries(Object.entries(d.specs).map(([fmt, spec]) => { "
         "const net = AEW.layersFrom(spec, FILES[spec.url.split('/').pop()]); "
         "return [fmt, {weights: net.filter(l => l.kind === 'Linear').map(l => [Array.from(l.weight), Array.from(l.bias)]), "
         "out: Array.from(AEW.runNetwork(net, d.x))}]; }))",
         {"specs": specs, "x": x.tolist()}, [files.path / s["url"].split("/")[-1] for s in specs.values()])
-    for fmt in web.FORMATS:
+    for name, fmt in formats.items():
         ours = web.stored(layers, fmt)
         linear = [l for l in ours if l["kind"] == "Linear"]
-        for (weight, bias), layer in zip(page[fmt]["weights"], linear):
+        for (weight, bias), layer in zip(page[name]["weights"], linear):
             theirs_weight, theirs_bias = web._linear(layer)
-            assert np.array_equal(np.float32(weight), theirs_weight.reshape(-1)), fmt    # to the bit
-            assert np.array_equal(np.float32(bias), theirs_bias), fmt
-        assert np.abs(np.array(page[fmt]["out"]) - web.run_layers(ours, x)).max() < 1e-5, fmt
+            assert np.array_equal(np.float32(weight), theirs_weight.reshape(-1)), name    # to the bit
+            assert np.array_equal(np.float32(bias), theirs_bias), name
+        assert np.abs(np.array(page[name]["out"]) - web.run_layers(ours, x)).max() < 1e-5, name
     with pytest.raises(subprocess.CalledProcessError) as failed:
-        run_aew_in_node("d => AEW.layersFrom(d.spec, new ArrayBuffer(8))", {"spec": {**specs["int8"], "format": "int4"}})
+        run_aew_in_node("d => AEW.layersFrom(d.spec, new ArrayBuffer(8))",
+                        {"spec": {**specs["int8"], "layers": [{**specs["int8"]["layers"][0], "format": "int4"}]}})
     assert "unknown format int4" in failed.value.stderr
+
+
+def test_a_network_two_widgets_of_a_page_run_is_one_file(explorer, drawing_views, files, tmp_path):
+    """The latent explorer and the drawing pad of a page run the same decoder: the pad keeps the
+    formats chosen for the explorer (they suit it), so the page fetches one file for both."""
+    _, explorer_markup = web.web_form(explorer, "01-11", files, tmp_path)
+    _, pad_markup = web.web_form(drawing_views["code"], "01-12", files, tmp_path)
+    decoder = player_data(explorer_markup)["network"]
+    assert player_data(pad_markup)["networks"]["decoder"] == decoder
+    report = json.loads((tmp_path / "01-12-weights.json").read_text())
+    assert report["decoder"]["shared"] and not report["encoder"]["shared"]
+    assert report["decoder"]["difference"] < web.INT8_MARGIN
+
+
+def test_formats_another_widget_chose_are_kept_only_if_they_suit_this_one():
+    x = np.random.default_rng(13).random((20, 100)).astype(np.float32)
+    net = _network(100, 40, 14)
+    float32 = web.run_layers(net, x)
+    _, report = web.choose_formats({"net": net}, lambda s: web.run_layers(s["net"], x), float32,
+                                   fixed={"net": ["float16"]})
+    assert report["net"]["layers"] == ["float16"] and report["net"]["shared"]      # kept: not tried
+    # a page that magnifies the output: the other widget's int8 does not suit it, chosen afresh
+    int8 = web.difference(web.run_layers(web.stored(net, "int8"), x), float32)
+    factor = 2 * web.INT8_MARGIN / int8
+    _, report = web.choose_formats({"net": net}, lambda s: web.run_layers(s["net"], x) * factor, float32 * factor,
+                                   fixed={"net": ["int8"]})
+    assert report["net"]["layers"] == ["float16"] and not report["net"]["shared"]

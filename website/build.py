@@ -46,6 +46,10 @@ PLACEHOLDER = re.compile(r'<div class="aew-placeholder" data-aew="([\w-]+)"></di
 TEMPORARY = ".site-tmp-"                         # build/.site-tmp-<pid>/: a build under way
 
 
+def _shown(value) -> str:
+    return f"{value:.5f}" if isinstance(value, float) else str(value)
+
+
 class CurrentPythonKernel(KernelManager):
     """A kernel on this very interpreter (and so this venv), whatever kernelspecs exist."""
 
@@ -289,12 +293,10 @@ def main(argv=None) -> None:
                     + f", {w['seconds']} s)" for w in forms) or "none"), flush=True)
                 for w in forms:               # how each network's weights travel (export.py)
                     for name, net in w.get("networks", {}).items():
-                        difference = net["difference"]
-                        print(f"    {w['id']} {name}: {net['format']}, {net['bytes'] / 1e6:.2f} MB "
-                              f"(float16: {net['float16_bytes'] / 1e6:.2f} MB); largest difference "
-                              f"with int8 on the check data: "
-                              + (f"{difference:.5f}" if isinstance(difference, float) else str(difference)),
-                              flush=True)
+                        print(f"    {w['id']} {name}: {'/'.join(net['layers'])}, {net['bytes'] / 1e6:.2f} MB "
+                              f"(float16: {net['float16_bytes'] / 1e6:.2f} MB); largest difference on the "
+                              f"check data: {_shown(net['difference'])}; layers left float16 would make "
+                              + (", ".join(_shown(d) for d in net["refused"]) or "-"), flush=True)
         began = time.perf_counter()
         print("building the pages ...", flush=True)
         # strict (a warning fails) when every notebook has its executed copy: with --only, the

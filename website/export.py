@@ -14,8 +14,8 @@ the class's name: a renamed widget class breaks the import of this module, and a
 missing from FORMS stops the build, instead of either silently becoming a still picture. The
 forms, and what each widget declares for them:
     "decoder"  the latent explorers (01, 06), helpers.widgets.base.LatentSliders.web_parts():
-               the decoder (its weights in int8 with a scale per row where the page's digits
-               stay within INT8_MARGIN of PyTorch's, else float16: `choose_formats`; fetched by
+               the decoder (each layer's weights in int8 with a scale per row where the page's
+               digits stay within INT8_MARGIN of PyTorch's, else float16: `choose_formats`; fetched by
                the page as a binary file when the widget comes near the screen), its
                background picture and the sliders; the page runs the forward pass itself;
     "drawing"  the drawing pads (01, 02, 06), helpers.widgets.drawing's views' web_parts():
@@ -303,6 +303,9 @@ class Folder:
     def __init__(self, path: Path, url: str):
         self.path, self.url = Path(path), url.rstrip("/")
         self.sizes: dict[str, tuple[int, int]] = {}
+        # the formats chosen for each network written here (by network_key): another widget of
+        # the page that runs the same network keeps them, so that the page fetches it once
+        self.formats: dict[str, list[str]] = {}
 
     def write(self, name: str, data: bytes) -> str:
         """Write data as `name` (once: names are hashes of their content); return its URL."""
@@ -575,12 +578,13 @@ def _player_markup(widget_id: str, form: str, data: dict, note: str, extra: str 
 
 # --- the browser decoder ------------------------------------------------------------------
 
-# How a network's weights travel to the page, chosen per network at build time:
-#   "float16"  every weight and bias in float16 (half the bytes of float32), a .f16 file;
-#   "int8"     each Linear's weight row as int8 numbers times one float32 scale per row (the
-#              row's largest |weight| / 127), the biases in float32: about a quarter of the
-#              bytes of float32, a .i8 file. Kept only where the page computes what PyTorch
-#              does within INT8_MARGIN (choose_formats).
+# How a network's weights travel to the page, chosen for each Linear layer at build time:
+#   "float16"  its weight and bias in float16 (half the bytes of float32);
+#   "int8"     its weight row by row as int8 numbers times one float32 scale per row (the
+#              row's largest |weight| / 127), its bias in float32: about a quarter of the bytes
+#              of float32. Kept only where the page computes what PyTorch does within
+#              INT8_MARGIN (choose_formats).
+# A network is one file: .f16 if all its layers are float16, else .i8.
 FORMATS = {"float16": ".f16", "int8": ".i8"}
 # The largest difference int8 weights may make on the page's check data (every number the
 # widget computes: pixels, codes, probabilities, errors), against the float32 networks: well
@@ -639,21 +643,29 @@ def dequantise_rows(q, scale) -> np.ndarray:
     return np.asarray(q, dtype=np.float32) * np.asarray(scale, dtype=np.float32)[:, None]
 
 
-def stored(layers: list[dict], fmt: str) -> list[dict]:
-    """A network's layers (network_layers) as the page gets them in format `fmt` (FORMATS):
-    each Linear's weight and bias in float16 (little-endian), or its weight as int8 with a
-    float32 scale per row and its bias in float32."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown weight format {fmt!r}: one of {', '.join(FORMATS)}")
-    out = []
+def stored(layers: list[dict], fmt) -> list[dict]:
+    """A network's layers (network_layers) as the page gets them: each Linear in format `fmt`
+    (FORMATS), or in the format a list gives for each Linear in turn: in float16 its weight and
+    bias (little-endian); in int8 its weight as int8 with a float32 scale per row, its bias in
+    float32."""
+    count = sum(layer["kind"] == "Linear" for layer in layers)
+    formats = [fmt] * count if isinstance(fmt, str) else list(fmt)
+    if len(formats) != count:
+        raise ValueError(f"{len(formats)} formats for a network of {count} Linear layers")
+    for name in formats:
+        if name not in FORMATS:
+            raise ValueError(f"unknown weight format {name!r}: one of {', '.join(FORMATS)}")
+    out, formats = [], iter(formats)
     for layer in layers:
-        if layer["kind"] == "Linear" and fmt == "float16":
-            layer = {**layer, "format": fmt, "weight": np.asarray(layer["weight"]).astype("<f2"),
-                     "bias": np.asarray(layer["bias"]).astype("<f2")}
-        elif layer["kind"] == "Linear":
-            q, scale = quantise_rows(layer["weight"])
-            layer = {**layer, "format": fmt, "weight": q, "scale": scale.astype("<f4"),
-                     "bias": np.asarray(layer["bias"]).astype("<f4")}
+        if layer["kind"] == "Linear":
+            name = next(formats)
+            if name == "float16":
+                layer = {**layer, "format": name, "weight": np.asarray(layer["weight"]).astype("<f2"),
+                         "bias": np.asarray(layer["bias"]).astype("<f2")}
+            else:
+                q, scale = quantise_rows(layer["weight"])
+                layer = {**layer, "format": name, "weight": q, "scale": scale.astype("<f4"),
+                         "bias": np.asarray(layer["bias"]).astype("<f4")}
         out.append(layer)
     return out
 
@@ -721,51 +733,88 @@ def difference(ours, theirs) -> float:
     return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max()) if a.size else 0.0
 
 
-def choose_formats(networks: dict[str, list[dict]], run, reference, margin: float = INT8_MARGIN):
-    """The format each network travels in: int8 where the page's results stay within `margin`
-    of the float32 networks' (`reference`), else float16. networks: name -> network_layers;
-    run(stored networks, name -> layers as stored) -> the page's results on its check data.
-    Starting from every network in float16, each in turn (the largest first) becomes int8 if the
-    results with it, and with those already int8, stay within the margin (`difference`): the
-    choice is tested as the page runs it, errors of several int8 networks added up.
-    Returns (name -> layers as stored, name -> {"format", "difference"}: the largest difference
-    of the results once that network's format was chosen)."""
-    chosen = {name: stored(layers, "float16") for name, layers in networks.items()}
-    report = {name: {"format": "float16", "difference": None} for name in networks}
-    float16_difference = difference(run(chosen), reference)
-    for name in sorted(networks, key=lambda n: -sum(l["in"] * l["out"] for l in networks[n] if l["kind"] == "Linear")):
-        trial = {**chosen, name: stored(networks[name], "int8")}
-        found = difference(run(trial), reference)
-        if found < margin:
-            chosen, report[name] = trial, {"format": "int8", "difference": found}
+def network_key(layers: list[dict]) -> str:
+    """A network's identity (network_layers): a hash of its layers and float32 weights."""
+    digest = hashlib.sha256()
+    for layer in layers:
+        digest.update(layer["kind"].encode())
+        if layer["kind"] == "Linear":
+            digest.update(np.asarray(layer["weight"], "<f4").tobytes() + np.asarray(layer["bias"], "<f4").tobytes())
+    return digest.hexdigest()
+
+
+def choose_formats(networks: dict[str, list[dict]], run, reference, margin: float = INT8_MARGIN,
+                   fixed: dict[str, list[str]] | None = None):
+    """The format each Linear layer of each network travels in: int8 where the page's results
+    stay within `margin` of the float32 networks' (`reference`), else float16. networks: name ->
+    network_layers; run(stored networks, name -> layers as stored) -> the page's results on its
+    check data. Starting from every layer in float16, each in turn (the largest first) becomes
+    int8 if the results with it, and with those already int8, stay within the margin
+    (`difference`): the choice is tested as the page runs it, the errors of every int8 layer
+    added up. fixed: name -> formats another widget of the page chose for that network, kept
+    (so that the page shares its file) if the results stay within the margin with them, else
+    chosen afresh. Returns (name -> layers as stored, name -> {"format": "int8", "float16" or
+    "int8+float16", "layers": each Linear's format, "difference": the largest difference of the
+    results as chosen, "float16": with every layer in float16, "refused": the difference each
+    layer left in float16 made when tried in int8}."""
+    def float16(name):
+        return ["float16"] * sum(layer["kind"] == "Linear" for layer in networks[name])
+
+    def stored_all(formats):
+        return {name: stored(layers, formats[name]) for name, layers in networks.items()}
+
+    formats = {name: float16(name) for name in networks}
+    chosen = stored_all(formats)
+    float16_difference = found = difference(run(chosen), reference)
+    fixed = {name: list(f) for name, f in (fixed or {}).items() if name in networks}
+    if fixed:
+        trial = stored_all({**formats, **fixed})
+        tried = difference(run(trial), reference)
+        if tried < margin:
+            formats.update(fixed)
+            chosen, found = trial, tried
         else:
-            report[name]["difference"] = found
-    for name, entry in report.items():
-        entry["float16"] = float16_difference
+            fixed = {}
+    refused = {name: [] for name in networks}
+    sizes = [(layer["in"] * layer["out"], name, k) for name, layers in networks.items() if name not in fixed
+             for k, layer in enumerate([layer for layer in layers if layer["kind"] == "Linear"])]
+    for _, name, k in sorted(sizes, key=lambda size: -size[0]):
+        trial_formats = [*formats[name][:k], "int8", *formats[name][k + 1:]]
+        trial = {**chosen, name: stored(networks[name], trial_formats)}
+        tried = difference(run(trial), reference)
+        if tried < margin:
+            chosen, formats[name], found = trial, trial_formats, tried
+        else:
+            refused[name].append(tried)
+    report = {}
+    for name in networks:
+        kinds = sorted(set(formats[name]), reverse=True)
+        report[name] = {"format": "+".join(kinds) if kinds else "float16", "layers": formats[name],
+                        "difference": found, "float16": float16_difference, "refused": refused[name],
+                        "shared": name in fixed}
     return chosen, report
 
 
 def _network_file(layers: list[dict], files: Folder) -> dict:
-    """Write a network's weights, as `stored` gives them, as one binary file: each Linear's
-    weight then its bias (float16: both little-endian float16; int8: the int8 weight, then its
-    float32 scales, then its float32 bias), in order, named by its content: a network that two
-    widgets of a page share in the same format is stored and fetched once. Returns what the page
-    needs to fetch and run it: the file's URL, size and format, and the layers (each Linear with
-    its offset in the file, in bytes)."""
+    """Write a network's weights, as `stored` gives them, as one binary file: each Linear in
+    turn, in its format (float16: its weight then its bias, little-endian float16; int8: its
+    int8 weight, then its float32 scales, then its float32 bias), named by its content (.f16 if
+    every layer is float16, else .i8): a network that two widgets of a page share with the same
+    formats is stored and fetched once. Returns what the page needs to fetch and run it: the
+    file's URL and size, and the layers (each Linear with its format and its offset in the
+    file, in bytes)."""
     blob, page_layers = bytearray(), []
-    formats = {layer["format"] for layer in layers if layer["kind"] == "Linear"}
-    if len(formats) != 1:
-        raise ValueError(f"a network's Linear layers must share one format, got {sorted(formats)}")
-    fmt = formats.pop()
     for layer in layers:
         if layer["kind"] == "Linear":
-            page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"], "offset": len(blob)})
-            parts = [layer["weight"]] + ([layer["scale"]] if fmt == "int8" else []) + [layer["bias"]]
+            page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"],
+                                "format": layer["format"], "offset": len(blob)})
+            parts = [layer["weight"]] + ([layer["scale"]] if layer["format"] == "int8" else []) + [layer["bias"]]
             blob += b"".join(p.tobytes() for p in parts)
         else:
             page_layers.append({"kind": layer["kind"]})
-    url = files.write(f"net-{hashlib.sha256(blob).hexdigest()[:16]}{FORMATS[fmt]}", bytes(blob))
-    return {"url": url, "bytes": len(blob), "format": fmt, "layers": page_layers}
+    int8 = any(layer.get("format") == "int8" for layer in page_layers)
+    url = files.write(f"net-{hashlib.sha256(blob).hexdigest()[:16]}{FORMATS['int8' if int8 else 'float16']}", bytes(blob))
+    return {"url": url, "bytes": len(blob), "layers": page_layers}
 
 
 def _background(redraw, files: Folder) -> str:
@@ -832,8 +881,10 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
         reference = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
     (markup_dir / f"{widget_id}-decoder-check.json").write_text(json.dumps(
         {"codes": codes.tolist(), "pixels": np.round(reference, 6).tolist()}))
+    key = network_key(layers)
     chosen, report = choose_formats({"decoder": layers}, lambda nets: run_decoder(nets["decoder"], codes),
-                                    reference)
+                                    reference, fixed={"decoder": files.formats[key]} if key in files.formats else {})
+    files.formats.setdefault(key, report["decoder"]["layers"])
     data = {
         "form": "decoder", "sliders": sliders, "network": _network_file(chosen["decoder"], files),
         "size": [fig.bbox.width, height], "background": background,
@@ -858,8 +909,8 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
 def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> str | None:
     """The web form of a drawing view (helpers/widgets/drawing.py), from its `web_parts()`:
     a pad, the view's controls, its figure without the moving parts, where the page draws
-    those, its text templates, and its networks as binary files (int8 where the page's results
-    stay within INT8_MARGIN, else float16: choose_formats). None if a network has a layer the
+    those, its text templates, and its networks as binary files (each layer in int8 where the
+    page's results stay within INT8_MARGIN, else float16: choose_formats). None if a network has a layer the
     page cannot run. Writes <id>-drawing-check.json for the tests: what PyTorch computes for a
     few digits (on which the formats are chosen)."""
     from PIL import Image
@@ -892,7 +943,7 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
     (markup_dir / f"{widget_id}-drawing-check.json").write_text(json.dumps([
         {"digit": np.round(digit, 7).reshape(-1).tolist(), "setting": setting, "result": _jsonable(result)}
         for (digit, setting), result in zip(cases, reference)]))
-    chosen, report = _choose_view_formats(parts["networks"], layers, results, reference)
+    chosen, report = _choose_view_formats(parts["networks"], layers, results, reference, files)
     networks = {name: _network_file(chosen[name], files) for name in layers}
     _write_weights_report(markup_dir, widget_id, report, layers, networks)
     fig, height = widget.redraw.fig, widget.redraw.fig.bbox.height
@@ -988,12 +1039,13 @@ def _jsonable(value):
     return value
 
 
-def _choose_view_formats(modules: dict, layers: dict, results, reference):
+def _choose_view_formats(modules: dict, layers: dict, results, reference, files: Folder):
     """choose_formats for a drawing view: its networks (name -> modules, as web_parts gives
     them, and as network_layers) tried in PyTorch itself, by computing the view's `results()`
     with each Linear's weights set to the stored ones (and set back afterwards). Names that run
     the very same modules (one DAE for two kinds of noise) are one network, chosen once;
-    networks that share only some of their modules all stay float16."""
+    networks that share only some of their modules all stay float16. A network another widget
+    of the page runs keeps the formats chosen there if they suit this view (files.formats)."""
     import torch
     key = {name: tuple(id(m) for m in ms) for name, ms in modules.items()}
     first = {}                                   # one name per distinct network
@@ -1002,7 +1054,8 @@ def _choose_view_formats(modules: dict, layers: dict, results, reference):
     ids = [i for k in first for i in k]
     if len(ids) != len(set(ids)):
         return {n: stored(l, "float16") for n, l in layers.items()}, {
-            n: {"format": "float16", "difference": None, "float16": None} for n in layers}
+            n: {"format": "float16", "layers": [l["format"] for l in stored(ls, "float16") if l["kind"] == "Linear"],
+                "difference": None, "float16": None, "refused": [], "shared": False} for n, ls in layers.items()}
     linears = {name: [m for m in modules[name] if type(m).__name__ == "Linear"] for name in first.values()}
     saved = {id(m): (m.weight.detach().clone(), m.bias.detach().clone()) for ms in linears.values() for m in ms}
 
@@ -1022,7 +1075,11 @@ def _choose_view_formats(modules: dict, layers: dict, results, reference):
                         module.weight.copy_(saved[id(module)][0])
                         module.bias.copy_(saved[id(module)][1])
 
-    chosen, report = choose_formats({name: layers[name] for name in first.values()}, run, reference)
+    keys = {name: network_key(layers[name]) for name in first.values()}
+    chosen, report = choose_formats({name: layers[name] for name in first.values()}, run, reference,
+                                    fixed={n: files.formats[k] for n, k in keys.items() if k in files.formats})
+    for name, k in keys.items():
+        files.formats.setdefault(k, report[name]["layers"])
     rep_of = {name: first[key[name]] for name in modules}
     return {n: chosen[rep_of[n]] for n in layers}, {n: report[rep_of[n]] for n in layers}
 
@@ -1038,5 +1095,6 @@ def _write_weights_report(markup_dir: Path, widget_id: str, report: dict, layers
 
     (markup_dir / f"{widget_id}-weights.json").write_text(json.dumps({
         name: {**report[name], "difference": shown(report[name]["difference"]),
-               "float16": shown(report[name]["float16"]), "url": files_written[name]["url"], "bytes": files_written[name]["bytes"],
+               "float16": shown(report[name]["float16"]), "refused": [shown(v) for v in report[name]["refused"]],
+               "url": files_written[name]["url"], "bytes": files_written[name]["bytes"],
                "float16_bytes": float16_bytes[name]} for name in layers}, indent=1))

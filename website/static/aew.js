@@ -191,28 +191,28 @@
     return halfToFloat;
   }
 
-  // A network's file (website/export.py's _network_file), at the offsets the layers give ->
-  // layers with Float32Array weights. Its format (spec.format, website/export.py's FORMATS):
-  // "float16": each Linear's weight then its bias, float16 little-endian; "int8": each Linear's
-  // weight as int8, then one float32 scale per row (weight = int8 * scale), then its float32
-  // bias, little-endian.
+  // A network's file (website/export.py's _network_file) -> layers with Float32Array weights.
+  // Each Linear is at the offset its layer gives, in its format (website/export.py's FORMATS):
+  // "float16": its weight then its bias, float16 little-endian; "int8": its weight as int8,
+  // then one float32 scale per row (weight = int8 * scale), then its float32 bias.
   function layersFrom(spec, buffer) {
-    var view = new DataView(buffer), format = spec.format || "float16";
-    if (format !== "float16" && format !== "int8") throw new Error(spec.url + ": unknown format " + format);
-    var table = format === "float16" ? float16Table() : null;
+    var view = new DataView(buffer);
     return spec.layers.map(function (layer) {
       if (layer.kind !== "Linear") return layer;
       var n = layer.in * layer.out, weight = new Float32Array(n), bias = new Float32Array(layer.out), i;
-      if (format === "float16") {
+      if (layer.format === "float16") {
+        var table = float16Table();
         for (i = 0; i < n; i++) weight[i] = table[view.getUint16(layer.offset + 2 * i, true)];
         for (i = 0; i < layer.out; i++) bias[i] = table[view.getUint16(layer.offset + 2 * (n + i), true)];
-      } else {
+      } else if (layer.format === "int8") {
         var scales = layer.offset + n, biases = scales + 4 * layer.out;
         for (var o = 0; o < layer.out; o++) {
           var scale = view.getFloat32(scales + 4 * o, true), row = o * layer.in;
           for (i = 0; i < layer.in; i++) weight[row + i] = view.getInt8(layer.offset + row + i) * scale;
           bias[o] = view.getFloat32(biases + 4 * o, true);
         }
+      } else {
+        throw new Error(spec.url + ": unknown format " + layer.format);
       }
       return { kind: "Linear", in: layer.in, out: layer.out, weight: weight, bias: bias };
     });
