@@ -295,8 +295,10 @@ def main(argv=None) -> None:
                     for name, net in w.get("networks", {}).items():
                         print(f"    {w['id']} {name}: {'/'.join(net['layers'])}, {net['bytes'] / 1e6:.2f} MB "
                               f"(float16: {net['float16_bytes'] / 1e6:.2f} MB); largest difference on the "
-                              f"check data: {_shown(net['difference'])}; layers left float16 would make "
-                              + (", ".join(_shown(d) for d in net["refused"]) or "-"), flush=True)
+                              f"check data: {_shown(net['difference'])}; " + (
+                                  "the formats another widget of the page chose" if net["shared"] else
+                                  "layers left float16 would make " + (", ".join(map(_shown, net["refused"])) or "-")),
+                              flush=True)
         began = time.perf_counter()
         print("building the pages ...", flush=True)
         # strict (a warning fails) when every notebook has its executed copy: with --only, the

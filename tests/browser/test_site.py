@@ -157,7 +157,7 @@ def test_decoders_match_pytorch(site, offline):
             worst = sb.decoder_parity(page, widget_id)
             weights = sb.weight_formats(widget_id)["decoder"]
             print(f"{widget_id}: largest difference {worst:.5f} per pixel over 100 codes "
-                  f"({weights['format']} weights; build time, int8 against float32: {weights['difference']})")
+                  f"({weights['format']} weights; at build time, as shipped against float32: {weights['difference']:.5f})")
             assert worst < 0.01, f"{widget_id}: the page's decoder differs from PyTorch's by {worst:.4f}"
             checked += 1
         finally:
