@@ -140,7 +140,7 @@ def explorer(tiny_ae):
     return widgets.LatentExplorer(tiny_ae, torch.randn(100, 2, generator=g), torch.arange(100) % 10)
 
 
-def test_decoder_form_carries_float16_weights_that_decode_like_pytorch(explorer, files, tmp_path):
+def test_decoder_form_carries_weights_that_decode_like_pytorch(explorer, files, tmp_path):
     form, markup = web.web_form(explorer, "01-4", files, tmp_path)
     assert form == "decoder"
     data = player_data(markup)
@@ -149,18 +149,22 @@ def test_decoder_form_carries_float16_weights_that_decode_like_pytorch(explorer,
     assert data["sliders"][0]["min"] == explorer.z1.min and data["sliders"][0]["step"] == explorer.z1.step
     # the page fetches the weights later, as one binary file: nothing in the markup loads them
     assert data["network"]["url"].startswith("webwidgets/01/net-") and "<script src" not in markup
-    raw = network_file(files, data["network"])
-    assert raw.nbytes == data["network"]["bytes"]
-    # the weights in the file are the decoder's, in float16
-    first = data["network"]["layers"][0]
-    weight = raw[first["offset"] // 2:][:first["in"] * first["out"]].reshape(first["out"], first["in"])
-    assert np.array_equal(weight, explorer.model.decoder[0].weight.detach().numpy().astype(np.float16))
+    # the weights in the file are the decoder's, in the format the exporter chose for it
+    assert_file_holds(files, data["network"], [m for m in explorer.model.decoder if isinstance(m, torch.nn.Linear)])
+    report = json.loads((tmp_path / "01-4-weights.json").read_text())["decoder"]
+    assert report["layers"] == formats_of(data["network"]) and report["url"] == data["network"]["url"]
     assert data["caption"]["template"] == explorer.caption_format and data["download"].endswith("MB")
     # the check data for the browser test: 100 codes and PyTorch's pixels for them
     check = json.loads((tmp_path / "01-4-decoder-check.json").read_text())
     assert len(check["codes"]) == 100 and len(check["pixels"][0]) == 784
     layers = web.decoder_layers(explorer)
-    assert np.abs(web.run_decoder(layers, check["codes"]) - np.array(check["pixels"])).max() < 0.01
+    for fmt in web.FORMATS:
+        page = web.run_decoder(web.stored(layers, fmt), check["codes"])
+        assert np.abs(page - np.array(check["pixels"])).max() < 0.01, fmt
+    # the formats were chosen on those very codes: as shipped, within the margin
+    page = web.run_decoder(web.stored(layers, report["layers"]), check["codes"])
+    assert np.abs(page - np.array(check["pixels"])).max() == pytest.approx(report["difference"], abs=2e-6)
+    assert report["difference"] < web.INT8_MARGIN
 
 
 def test_decoder_with_another_kind_of_layer_falls_back_to_its_picture(files, tmp_path):
@@ -173,9 +177,53 @@ def test_decoder_with_another_kind_of_layer_falls_back_to_its_picture(files, tmp
     assert form == "static"
 
 
-def network_file(files, spec) -> np.ndarray:
-    """A network's file as the page fetches it, as float16 numbers."""
-    return np.frombuffer((files.path / spec["url"].split("/")[-1]).read_bytes(), dtype="<f2")
+def formats_of(spec) -> list[str]:
+    return [layer["format"] for layer in spec["layers"] if layer["kind"] == "Linear"]
+
+
+def network_file(files, spec) -> list[dict]:
+    """A network's file as the page fetches it, each Linear read in its format (website/
+    export.py's _network_file): its stored numbers ("weight", "bias", and for int8 the row
+    "scale"s) and the float32 weight the page computes with ("float")."""
+    raw = (files.path / spec["url"].split("/")[-1]).read_bytes()
+    assert len(raw) == spec["bytes"]
+    assert spec["url"].endswith(".i8" if "int8" in formats_of(spec) else ".f16")
+    layers, end = [], 0
+    for layer in spec["layers"]:
+        if layer["kind"] != "Linear":
+            continue
+        n, out, at = layer["in"] * layer["out"], layer["out"], layer["offset"]
+        assert at == end, "the layers follow each other in the file"
+        if layer["format"] == "float16":
+            weight = np.frombuffer(raw, "<f2", n, at).reshape(out, -1)
+            bias = np.frombuffer(raw, "<f2", out, at + 2 * n)
+            layers.append({"weight": weight, "bias": bias, "float": weight.astype(np.float32)})
+            end = at + 2 * (n + out)
+        else:
+            weight = np.frombuffer(raw, "i1", n, at).reshape(out, -1)
+            scale = np.frombuffer(raw, "<f4", out, at + n)
+            bias = np.frombuffer(raw, "<f4", out, at + n + 4 * out)
+            layers.append({"weight": weight, "scale": scale, "bias": bias,
+                           "float": weight.astype(np.float32) * scale[:, None]})
+            end = at + n + 8 * out
+    assert end == len(raw)
+    return layers
+
+
+def assert_file_holds(files, spec, linear) -> None:
+    """The network's file holds these Linear modules' weights: the same numbers in float16, or
+    each within half its row's scale in int8 (and the biases in float32)."""
+    shipped = [layer for layer in spec["layers"] if layer["kind"] == "Linear"]
+    assert [(layer["in"], layer["out"]) for layer in shipped] == [(m.in_features, m.out_features) for m in linear]
+    for layer, fmt, module in zip(network_file(files, spec), formats_of(spec), linear):
+        weight, bias = module.weight.detach().numpy(), module.bias.detach().numpy()
+        if fmt == "float16":
+            assert np.array_equal(layer["weight"], weight.astype(np.float16))
+            assert np.array_equal(layer["bias"], bias.astype(np.float16))
+        else:
+            assert np.array_equal(layer["scale"], np.abs(weight).max(axis=1) / 127)
+            assert (np.abs(layer["float"] - weight) <= layer["scale"][:, None] / 2 * (1 + 1e-6)).all()
+            assert np.array_equal(layer["bias"], bias)
 
 
 def course_widget_classes():
@@ -303,26 +351,32 @@ def drawing_views(tiny_ae):
 
 
 @pytest.mark.parametrize("name", ["code", "denoising", "posterior"])
-def test_drawing_form_ships_the_views_networks_in_float16(name, drawing_views, files, tmp_path):
+def test_drawing_form_ships_the_views_networks_in_int8_or_float16(name, drawing_views, files, tmp_path):
     view = drawing_views[name]
+    before = {id(p): p.detach().clone() for ms in view.web_parts()["networks"].values() for m in ms
+              for p in m.parameters()}
     form, markup = web.web_form(view, f"01-{name}", files, tmp_path)
     assert form == "drawing"
     data = player_data(markup)
     parts = view.web_parts()
     assert set(data["networks"]) == set(parts["networks"])
     assert "<script src" not in markup         # the networks are fetched later, each once
+    report = json.loads((tmp_path / f"01-{name}-weights.json").read_text())
+    assert set(report) == set(parts["networks"])
     for net, modules in parts["networks"].items():
         linear = [m for m in modules if isinstance(m, torch.nn.Linear)]
         spec = data["networks"][net]
-        shipped = [layer for layer in spec["layers"] if layer["kind"] == "Linear"]
-        assert [(layer["in"], layer["out"]) for layer in shipped] == [(m.in_features, m.out_features) for m in linear]
-        raw = network_file(files, spec)
-        assert raw.nbytes == spec["bytes"] == sum(2 * (m.weight.numel() + m.bias.numel()) for m in linear)
-        for layer, module in zip(shipped, linear):
-            weights = raw[layer["offset"] // 2:][:layer["in"] * layer["out"] + layer["out"]]
-            weight = weights[:layer["in"] * layer["out"]].reshape(layer["out"], layer["in"])
-            assert np.array_equal(weight, module.weight.detach().numpy().astype(np.float16))
-            assert np.array_equal(weights[-layer["out"]:], module.bias.detach().numpy().astype(np.float16))
+        assert_file_holds(files, spec, linear)
+        size = {"float16": lambda m: 2 * (m.weight.numel() + m.bias.numel()),
+                "int8": lambda m: m.weight.numel() + 8 * m.out_features}
+        assert spec["bytes"] == sum(size[f](m) for f, m in zip(formats_of(spec), linear))
+        assert report[net]["float16_bytes"] == sum(size["float16"](m) for m in linear)
+        assert report[net]["layers"] == formats_of(spec) and report[net]["url"] == spec["url"]
+        if "int8" in formats_of(spec):
+            assert report[net]["difference"] < web.INT8_MARGIN
+    # the view's networks have their own weights again once the formats are chosen
+    after = {id(p): p for ms in parts["networks"].values() for m in ms for p in m.parameters()}
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
     # the view's words are its Python templates, and the preparation's constants Python's
     assert data["templates"] == type(view).TEXTS
     assert {k: data["pad"][k] for k in PREP} == PREP
@@ -430,3 +484,192 @@ def test_every_drawing_view_has_its_player_in_the_page(drawing_views):
     """Each view names the player aew.js runs for it (web_parts()["view"], not its class name)."""
     players = run_aew_in_node("d => AEW.views", {})
     assert sorted(view.web_parts()["view"] for view in drawing_views.values()) == sorted(players)
+
+
+# --- the networks' formats (website/export.py: FORMATS, choose_formats) -----------------------
+
+def test_int8_rows_come_back_within_half_their_scale():
+    rng = np.random.default_rng(0)
+    weight = rng.normal(0, 0.1, (40, 300)).astype(np.float32)
+    weight[3] = 0                                   # a row of zeros
+    weight[7, 5] = 25.0                             # a row with one large weight
+    weight[9] = -rng.random(300) * 1e-6             # a row of tiny negatives
+    q, scale = web.quantise_rows(weight)
+    assert q.dtype == np.int8 and scale.dtype == np.float32 and scale.shape == (40,)
+    assert np.abs(q).max() <= 127
+    back = web.dequantise_rows(q, scale)
+    assert (np.abs(back - weight) <= scale[:, None] / 2 * (1 + 1e-6)).all()
+    nonzero = np.abs(weight).max(axis=1) > 0
+    assert (np.abs(q[nonzero]).max(axis=1) == 127).all()    # each row uses the whole range
+    assert (back[3] == 0).all() and scale[3] == 1
+    assert np.abs(back[7, 5] - 25.0) < 1e-5 and np.abs(back[7] - weight[7]).max() > 0.01   # coarse row
+    # stored: the int8 network runs like the float32 one, within what its scales allow
+    layers = [{"kind": "Linear", "in": 300, "out": 40, "weight": weight, "bias": rng.normal(0, 1, 40).astype(np.float32)}]
+    x = rng.random((5, 300)).astype(np.float32)
+    exact = x @ weight.T + layers[0]["bias"]
+    int8 = web.run_layers(web.stored(layers, "int8"), x)
+    assert (np.abs(int8 - exact) <= (scale / 2 * np.abs(x).sum(axis=1)[:, None]) + 1e-4).all()
+    with pytest.raises(ValueError, match="unknown weight format 'int4'"):
+        web.stored(layers, "int4")
+
+
+def _network(n_in, n_out, seed, scale=0.05):
+    rng = np.random.default_rng(seed)
+    return [{"kind": "Linear", "in": n_in, "out": n_out,
+             "weight": rng.normal(0, scale, (n_out, n_in)).astype(np.float32),
+             "bias": rng.normal(0, 0.1, n_out).astype(np.float32)}, {"kind": "Sigmoid"}]
+
+
+def test_the_chooser_keeps_int8_within_the_margin_and_float16_beyond_it():
+    x = np.random.default_rng(1).random((20, 100)).astype(np.float32)
+    nets = {"small": _network(100, 10, 2), "big": _network(100, 50, 3)}
+    reference = {name: web.run_layers(layers, x) for name, layers in nets.items()}
+
+    def page(stored):                 # what a fake page shows: both networks' outputs
+        return {name: web.run_layers(layers, x) for name, layers in stored.items()}
+
+    chosen, report = web.choose_formats(nets, page, reference)
+    assert {n: r["format"] for n, r in report.items()} == {"small": "int8", "big": "int8"}
+    assert all(r["layers"] == ["int8"] and r["refused"] == [] for r in report.values())
+    assert all(r["difference"] == web.difference(page(chosen), reference) < web.INT8_MARGIN for r in report.values())
+
+    # a page that magnifies one network's output, so that float16 stays within the margin and
+    # int8 does not: int8 is refused there, and still taken for the other network
+    float16, int8 = (web.difference(web.run_layers(web.stored(nets["big"], fmt), x), reference["big"])
+                     for fmt in ("float16", "int8"))
+    assert int8 > 10 * float16 > 0
+    factor = web.INT8_MARGIN / np.sqrt(float16 * int8)
+
+    def magnifying(stored):
+        out = page(stored)
+        out["big"] = out["big"] * factor
+        return out
+
+    chosen, report = web.choose_formats(nets, magnifying, magnifying(
+        {name: [dict(l, format="float32") if l["kind"] == "Linear" else l for l in layers]
+         for name, layers in nets.items()}))
+    assert report["big"]["format"] == "float16" and report["big"]["refused"][0] >= web.INT8_MARGIN
+    assert report["small"]["format"] == "int8" and report["small"]["difference"] < web.INT8_MARGIN
+    assert all(l["format"] == "float16" for l in chosen["big"] if l["kind"] == "Linear")
+    # a verdict that int8 tips: the page's text changes, float16 is kept whatever the numbers.
+    # The verdict is "yes" above a threshold, put on one output between float16's and int8's.
+    outputs = {fmt: web.run_layers(web.stored(nets["small"], fmt), x) for fmt in web.FORMATS}
+    outputs["float32"] = reference["small"]
+    below = np.maximum(outputs["float32"], outputs["float16"])
+    at = np.unravel_index(np.argmax(outputs["int8"] - below), below.shape)
+    assert outputs["int8"][at] > below[at], "int8 must pass float32 and float16 somewhere"
+    threshold = (outputs["int8"][at] + below[at]) / 2
+
+    def verdict(stored):
+        return {"text": "judge: " + ("yes" if web.run_layers(stored["small"], x)[at] > threshold else "no")}
+
+    _, report = web.choose_formats({"small": nets["small"]}, verdict, verdict(nets))
+    assert verdict(nets)["text"] == "judge: no" and report["small"]["float16"] == 0
+    assert report["small"]["format"] == "float16" and report["small"]["refused"] == [float("inf")]
+
+
+def test_the_chooser_adds_up_the_errors_of_several_int8_networks():
+    """Two networks, each within the margin alone: the second becomes int8 only if both
+    together stay within it."""
+    x = np.random.default_rng(4).random((20, 100)).astype(np.float32)
+    nets = {"a": _network(100, 30, 5), "b": _network(100, 30, 6)}
+    alone = {n: web.difference(web.run_layers(web.stored(nets[n], "int8"), x),
+                               web.run_layers(nets[n], x)) for n in nets}
+
+    def summed(stored):
+        return sum(web.run_layers(layers, x) for layers in stored.values())
+
+    reference = summed(nets)
+    both = web.difference(summed({n: web.stored(l, "int8") for n, l in nets.items()}), reference)
+    margin = (max(alone.values()) + both) / 2 if both > max(alone.values()) else None
+    assert margin is not None, f"the fixture's errors must add up: alone {alone}, both {both}"
+    _, report = web.choose_formats(nets, summed, reference, margin=margin)
+    assert sorted(r["format"] for r in report.values()) == ["float16", "int8"]
+
+
+def test_the_chooser_picks_each_layer_of_a_network():
+    """A network whose first layer passes in int8 and whose second, magnified by the page,
+    does not: int8 for the first, float16 for the second, in one file the page reads."""
+    x = np.random.default_rng(10).random((20, 100)).astype(np.float32)
+    net = _network(100, 40, 11) + _network(40, 10, 12)
+    float32 = web.run_layers(net, x)
+    second = {fmt: web.difference(web.run_layers(web.stored(net, ["float16", fmt]), x), float32)
+              for fmt in web.FORMATS}
+    factor = web.INT8_MARGIN / np.sqrt(second["float16"] * second["int8"])
+
+    def page(stored):
+        return web.run_layers(stored["net"], x) * factor
+
+    first_alone = web.difference(page({"net": web.stored(net, ["int8", "float16"])}), float32 * factor)
+    assert first_alone < web.INT8_MARGIN, "the fixture's first layer must pass alone"
+    chosen, report = web.choose_formats({"net": net}, page, float32 * factor)
+    assert report["net"]["layers"] == ["int8", "float16"] and report["net"]["format"] == "int8+float16"
+    assert report["net"]["difference"] == pytest.approx(first_alone) and len(report["net"]["refused"]) == 1
+    assert [l.get("format") for l in chosen["net"]] == ["int8", None, "float16", None]
+
+
+def test_difference_reads_numbers_texts_and_their_shapes():
+    assert web.difference({"a": [1.0, 2.0], "t": "code 0.12"}, {"a": [1.0, 2.5], "t": "code 0.13"}) == 0.5
+    assert web.difference({"t": "judge: 3"}, {"t": "judge: 5"}) == float("inf")       # a verdict
+    assert web.difference({"t": "MSE 0.0121"}, {"t": "MSE 0.0123"}) == float("inf")   # two units
+    assert web.difference({"n": [1, 2]}, {"n": [1, 3]}) == 1                         # neighbours
+    assert web.difference(np.zeros(3), np.zeros(4)) == float("inf")
+    assert web.difference({"a": 1}, {"b": 1}) == float("inf")
+
+
+@needs_node
+def test_the_page_reads_int8_weights_as_python_dequantises_them(files):
+    """aew.js's layersFrom on an int8 file (and a float16 one) against export.py's dequantised
+    weights, and runNetwork against run_layers."""
+    layers = _network(60, 12, 7, scale=2.0) + _network(12, 5, 8)[:1] + [{"kind": "ReLU"}]
+    layers[0]["weight"][2] = 0                       # a row of zeros: scale 1
+    x = np.random.default_rng(9).random(60).astype(np.float32)
+    formats = {"float16": "float16", "int8": "int8", "mixed": ["int8", "float16"]}
+    specs = {name: web._network_file(web.stored(layers, fmt), files) for name, fmt in formats.items()}
+    assert specs["int8"]["url"].endswith(".i8") and specs["float16"]["url"].endswith(".f16")
+    assert specs["mixed"]["url"].endswith(".i8")
+    page = run_aew_in_node(
+        "d => Object.fromEntries(Object.entries(d.specs).map(([fmt, spec]) => { "
+        "const net = AEW.layersFrom(spec, FILES[spec.url.split('/').pop()]); "
+        "return [fmt, {weights: net.filter(l => l.kind === 'Linear').map(l => [Array.from(l.weight), Array.from(l.bias)]), "
+        "out: Array.from(AEW.runNetwork(net, d.x))}]; }))",
+        {"specs": specs, "x": x.tolist()}, [files.path / s["url"].split("/")[-1] for s in specs.values()])
+    for name, fmt in formats.items():
+        ours = web.stored(layers, fmt)
+        linear = [l for l in ours if l["kind"] == "Linear"]
+        for (weight, bias), layer in zip(page[name]["weights"], linear):
+            theirs_weight, theirs_bias = web._linear(layer)
+            assert np.array_equal(np.float32(weight), theirs_weight.reshape(-1)), name    # to the bit
+            assert np.array_equal(np.float32(bias), theirs_bias), name
+        assert np.abs(np.array(page[name]["out"]) - web.run_layers(ours, x)).max() < 1e-5, name
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        run_aew_in_node("d => AEW.layersFrom(d.spec, new ArrayBuffer(8))",
+                        {"spec": {**specs["int8"], "layers": [{**specs["int8"]["layers"][0], "format": "int4"}]}})
+    assert "unknown format int4" in failed.value.stderr
+
+
+def test_a_network_two_widgets_of_a_page_run_is_one_file(explorer, drawing_views, files, tmp_path):
+    """The latent explorer and the drawing pad of a page run the same decoder: the pad keeps the
+    formats chosen for the explorer (they suit it), so the page fetches one file for both."""
+    _, explorer_markup = web.web_form(explorer, "01-11", files, tmp_path)
+    _, pad_markup = web.web_form(drawing_views["code"], "01-12", files, tmp_path)
+    decoder = player_data(explorer_markup)["network"]
+    assert player_data(pad_markup)["networks"]["decoder"] == decoder
+    report = json.loads((tmp_path / "01-12-weights.json").read_text())
+    assert report["decoder"]["shared"] and not report["encoder"]["shared"]
+    assert report["decoder"]["difference"] < web.INT8_MARGIN
+
+
+def test_formats_another_widget_chose_are_kept_only_if_they_suit_this_one():
+    x = np.random.default_rng(13).random((20, 100)).astype(np.float32)
+    net = _network(100, 40, 14)
+    float32 = web.run_layers(net, x)
+    _, report = web.choose_formats({"net": net}, lambda s: web.run_layers(s["net"], x), float32,
+                                   fixed={"net": ["float16"]})
+    assert report["net"]["layers"] == ["float16"] and report["net"]["shared"]      # kept: not tried
+    # a page that magnifies the output: the other widget's int8 does not suit it, chosen afresh
+    int8 = web.difference(web.run_layers(web.stored(net, "int8"), x), float32)
+    factor = 2 * web.INT8_MARGIN / int8
+    _, report = web.choose_formats({"net": net}, lambda s: web.run_layers(s["net"], x) * factor, float32 * factor,
+                                   fixed={"net": ["int8"]})
+    assert report["net"]["layers"] == ["float16"] and not report["net"]["shared"]

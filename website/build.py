@@ -46,6 +46,10 @@ PLACEHOLDER = re.compile(r'<div class="aew-placeholder" data-aew="([\w-]+)"></di
 TEMPORARY = ".site-tmp-"                         # build/.site-tmp-<pid>/: a build under way
 
 
+def _shown(value) -> str:
+    return f"{value:.5f}" if isinstance(value, float) else str(value)
+
+
 class CurrentPythonKernel(KernelManager):
     """A kernel on this very interpreter (and so this venv), whatever kernelspecs exist."""
 
@@ -287,6 +291,14 @@ def main(argv=None) -> None:
                 print(f"  {timings[page]:.0f} s; widgets: " + (", ".join(
                     f"{w['class']} ({w['form']}" + (f", {w['frames']} frames" if w["form"] == "frames" else "")
                     + f", {w['seconds']} s)" for w in forms) or "none"), flush=True)
+                for w in forms:               # how each network's weights travel (export.py)
+                    for name, net in w.get("networks", {}).items():
+                        print(f"    {w['id']} {name}: {'/'.join(net['layers'])}, {net['bytes'] / 1e6:.2f} MB "
+                              f"(float16: {net['float16_bytes'] / 1e6:.2f} MB); largest difference on the "
+                              f"check data: {_shown(net['difference'])}; " + (
+                                  "the formats another widget of the page chose" if net["shared"] else
+                                  "layers left float16 would make " + (", ".join(map(_shown, net["refused"])) or "-")),
+                              flush=True)
         began = time.perf_counter()
         print("building the pages ...", flush=True)
         # strict (a warning fails) when every notebook has its executed copy: with --only, the

@@ -14,13 +14,14 @@ the class's name: a renamed widget class breaks the import of this module, and a
 missing from FORMS stops the build, instead of either silently becoming a still picture. The
 forms, and what each widget declares for them:
     "decoder"  the latent explorers (01, 06), helpers.widgets.base.LatentSliders.web_parts():
-               the decoder (its weights in float16, fetched by the page as a binary file when
-               the widget comes near the screen), its background picture and the sliders; the
-               page runs the forward pass itself;
+               the decoder (each layer's weights in int8 with a scale per row where the page's
+               digits stay within INT8_MARGIN of PyTorch's, else float16: `choose_formats`; fetched by
+               the page as a binary file when the widget comes near the screen), its
+               background picture and the sliders; the page runs the forward pass itself;
     "drawing"  the drawing pads (01, 02, 06), helpers.widgets.drawing's views' web_parts():
                a pad in the page, the preparation of helpers.drawing in JavaScript (with its
-               constants from Python), the networks the view runs (float16, fetched the same
-               way), and the view's text templates, filled in by the page;
+               constants from Python), the networks the view runs (int8 or float16, chosen and
+               fetched the same way), and the view's text templates, filled in by the page;
     "frames"   the other course widgets (their `controls` and `picture`, helpers.widgets.base):
                the controls are set to each value of a grid (FORMS) and the widget's own picture
                and texts are saved, so the page plays them back;
@@ -301,8 +302,10 @@ def export_widgets() -> list[dict]:
         started = time.perf_counter()
         form, markup = web_form(widget, widget_id, _state["files"], _state["markup_dir"])
         (_state["markup_dir"] / f"{widget_id}.html").write_text(markup, encoding="utf-8")
+        weights = _state["markup_dir"] / f"{widget_id}-weights.json"
         summary.append({"id": widget_id, "class": type(widget).__name__, "form": form,
-                        "frames": markup.count('"img":['), "seconds": round(time.perf_counter() - started, 1)})
+                        "frames": markup.count('"img":['), "seconds": round(time.perf_counter() - started, 1),
+                        "networks": json.loads(weights.read_text()) if weights.exists() else {}})
     (_state["markup_dir"] / "widgets.json").write_text(json.dumps(summary, indent=1))
     return summary
 
@@ -314,6 +317,9 @@ class Folder:
     def __init__(self, path: Path, url: str):
         self.path, self.url = Path(path), url.rstrip("/")
         self.sizes: dict[str, tuple[int, int]] = {}
+        # the formats chosen for each network written here (by network_key): another widget of
+        # the page that runs the same network keeps them, so that the page fetches it once
+        self.formats: dict[str, list[str]] = {}
 
     def write(self, name: str, data: bytes) -> str:
         """Write data as `name` (once: names are hashes of their content); return its URL."""
@@ -586,17 +592,49 @@ def _player_markup(widget_id: str, form: str, data: dict, note: str, extra: str 
 
 # --- the browser decoder ------------------------------------------------------------------
 
+# How a network's weights travel to the page, chosen for each Linear layer at build time:
+#   "float16"  its weight and bias in float16 (half the bytes of float32);
+#   "int8"     its weight row by row as int8 numbers times one float32 scale per row (the
+#              row's largest |weight| / 127), its bias in float32: about a quarter of the bytes
+#              of float32. Kept only where the page computes what PyTorch does within
+#              INT8_MARGIN (choose_formats).
+# A network is one file: .f16 if all its layers are float16, else .i8.
+FORMATS = {"float16": ".f16", "int8": ".i8"}
+# The largest difference int8 weights may make on the page's check data (every number the
+# widget computes: pixels, codes, probabilities, errors), against the float32 networks: well
+# inside the tolerances of the site's page-against-PyTorch tests (tests/browser/test_site.py:
+# 0.01 per pixel and per probability, 0.02 for mu and sigma, 0.05 for codes), leaving room for
+# the browser's float32 arithmetic. Every text must have the same words (the judge's verdict,
+# the names of the nearest digits) and each number in it the same up to one unit of its last
+# printed digit, a rounding that float16 weights tip too: so the mean squared errors, printed
+# to 4 decimals, stay within 0.0002 (the tests allow 0.001). Else float16 is kept.
+INT8_MARGIN = 0.004
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def same_text(ours: str, theirs: str) -> bool:
+    """The same words, and each number the same up to one unit of its last printed digit."""
+    if _NUMBER.split(ours) != _NUMBER.split(theirs):
+        return False
+    for a, b in zip(_NUMBER.findall(ours), _NUMBER.findall(theirs)):
+        unit = 10.0 ** -len(b.split(".")[1]) if "." in b else 1.0
+        if abs(float(a) - float(b)) > 1.01 * unit:
+            return False
+    return True
+
+
 def network_layers(modules) -> list[dict] | None:
     """A network (an nn.Sequential or a list of modules) as a list of layers the page can run:
-    Linear with float16 weights, ReLU, Sigmoid, Tanh; None if it has any other kind of layer."""
+    Linear (its weight and bias in float32, as trained), ReLU, Sigmoid, Tanh; None if it has any
+    other kind of layer. `stored` gives them as a page gets them."""
     layers = []
     for module in modules:
         kind = type(module).__name__
         if kind not in DECODER_LAYERS:
             return None
         if kind == "Linear":
-            weight = to_numpy(module.weight).astype("<f2")   # float16, little-endian
-            bias = to_numpy(module.bias).astype("<f2")
+            weight = to_numpy(module.weight).astype(np.float32)
+            bias = to_numpy(module.bias).astype(np.float32)
             layers.append({"kind": "Linear", "in": weight.shape[1], "out": weight.shape[0],
                            "weight": weight, "bias": bias})
         elif kind != "Identity":
@@ -604,12 +642,62 @@ def network_layers(modules) -> list[dict] | None:
     return layers
 
 
+def quantise_rows(weight) -> tuple[np.ndarray, np.ndarray]:
+    """A weight matrix as int8 numbers and one float32 scale per row (output): the row's largest
+    |weight| / 127 (1 for a row of zeros), so each weight is within scale / 2 of q * scale."""
+    weight = np.asarray(weight, dtype=np.float32)
+    scale = (np.abs(weight).max(axis=1) / 127).astype(np.float32)
+    scale[scale == 0] = 1
+    q = np.clip(np.round(weight / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def dequantise_rows(q, scale) -> np.ndarray:
+    """The float32 weights the page computes with: q * scale, row by row."""
+    return np.asarray(q, dtype=np.float32) * np.asarray(scale, dtype=np.float32)[:, None]
+
+
+def stored(layers: list[dict], fmt) -> list[dict]:
+    """A network's layers (network_layers) as the page gets them: each Linear in format `fmt`
+    (FORMATS), or in the format a list gives for each Linear in turn: in float16 its weight and
+    bias (little-endian); in int8 its weight as int8 with a float32 scale per row, its bias in
+    float32."""
+    count = sum(layer["kind"] == "Linear" for layer in layers)
+    formats = [fmt] * count if isinstance(fmt, str) else list(fmt)
+    if len(formats) != count:
+        raise ValueError(f"{len(formats)} formats for a network of {count} Linear layers")
+    for name in formats:
+        if name not in FORMATS:
+            raise ValueError(f"unknown weight format {name!r}: one of {', '.join(FORMATS)}")
+    out, formats = [], iter(formats)
+    for layer in layers:
+        if layer["kind"] == "Linear":
+            name = next(formats)
+            if name == "float16":
+                layer = {**layer, "format": name, "weight": np.asarray(layer["weight"]).astype("<f2"),
+                         "bias": np.asarray(layer["bias"]).astype("<f2")}
+            else:
+                q, scale = quantise_rows(layer["weight"])
+                layer = {**layer, "format": name, "weight": q, "scale": scale.astype("<f4"),
+                         "bias": np.asarray(layer["bias"]).astype("<f4")}
+        out.append(layer)
+    return out
+
+
+def _linear(layer: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A Linear layer's weight and bias as the page computes with them, in float32."""
+    weight = (dequantise_rows(layer["weight"], layer["scale"]) if layer.get("format") == "int8"
+              else np.asarray(layer["weight"], dtype=np.float32))
+    return weight, np.asarray(layer["bias"], dtype=np.float32)
+
+
 def run_layers(layers: list[dict], x) -> np.ndarray:
-    """What the page computes, in NumPy (float32 arithmetic on the float16 weights)."""
+    """What the page computes, in NumPy (float32 arithmetic on the weights as stored)."""
     x = np.asarray(x, dtype=np.float32)
     for layer in layers:
         if layer["kind"] == "Linear":
-            x = x @ layer["weight"].astype(np.float32).T + layer["bias"].astype(np.float32)
+            weight, bias = _linear(layer)
+            x = x @ weight.T + bias
         elif layer["kind"] == "ReLU":
             x = np.maximum(x, 0)
         elif layer["kind"] == "Sigmoid":
@@ -621,14 +709,14 @@ def run_layers(layers: list[dict], x) -> np.ndarray:
 
 def decoder_layers(widget) -> list[dict] | None:
     """The decoder of a latent explorer as network_layers, or None if it has any other kind
-    of layer or if running them does not reproduce the widget's own `decode` (then no
-    decoder form)."""
+    of layer or if running them (in float16, as stored) does not reproduce the widget's own
+    `decode` (then no decoder form)."""
     import torch
     layers = network_layers(widget.web_parts()["networks"]["decoder"])
     if layers is None:
         return None
     codes = np.random.default_rng(0).uniform(-2, 2, size=(5, 2))
-    ours = run_decoder(layers, codes)
+    ours = run_decoder(stored(layers, "float16"), codes)
     with torch.no_grad():
         theirs = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
     return layers if np.abs(ours - theirs).max() < 0.01 else None
@@ -639,19 +727,107 @@ def run_decoder(layers: list[dict], codes) -> np.ndarray:
     return np.clip(run_layers(layers, codes), 0, 1)
 
 
+def difference(ours, theirs) -> float:
+    """The largest difference between two results of a widget (numbers, arrays, texts, and
+    dicts or lists of them): |a - b| over every number; infinite if the shape of the results
+    differs or a text is not the `same_text`."""
+    if isinstance(ours, dict) or isinstance(theirs, dict):
+        if not (isinstance(ours, dict) and isinstance(theirs, dict)) or ours.keys() != theirs.keys():
+            return math.inf
+        return max((difference(ours[k], theirs[k]) for k in ours), default=0.0)
+    if isinstance(ours, str) or isinstance(theirs, str):
+        return 0.0 if isinstance(ours, str) and isinstance(theirs, str) and same_text(ours, theirs) else math.inf
+    a, b = np.asarray(ours), np.asarray(theirs)
+    if a.dtype == object or b.dtype == object:
+        if not (isinstance(ours, (list, tuple)) and isinstance(theirs, (list, tuple))) or len(ours) != len(theirs):
+            return math.inf
+        return max((difference(x, y) for x, y in zip(ours, theirs)), default=0.0)
+    if a.shape != b.shape:
+        return math.inf
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max()) if a.size else 0.0
+
+
+def network_key(layers: list[dict]) -> str:
+    """A network's identity (network_layers): a hash of its layers and float32 weights."""
+    digest = hashlib.sha256()
+    for layer in layers:
+        digest.update(layer["kind"].encode())
+        if layer["kind"] == "Linear":
+            digest.update(np.asarray(layer["weight"], "<f4").tobytes() + np.asarray(layer["bias"], "<f4").tobytes())
+    return digest.hexdigest()
+
+
+def choose_formats(networks: dict[str, list[dict]], run, reference, margin: float = INT8_MARGIN,
+                   fixed: dict[str, list[str]] | None = None):
+    """The format each Linear layer of each network travels in: int8 where the page's results
+    stay within `margin` of the float32 networks' (`reference`), else float16. networks: name ->
+    network_layers; run(stored networks, name -> layers as stored) -> the page's results on its
+    check data. Starting from every layer in float16, each in turn (the largest first) becomes
+    int8 if the results with it, and with those already int8, stay within the margin
+    (`difference`): the choice is tested as the page runs it, the errors of every int8 layer
+    added up. fixed: name -> formats another widget of the page chose for that network, kept
+    (so that the page shares its file) if the results stay within the margin with them, else
+    chosen afresh. Returns (name -> layers as stored, name -> {"format": "int8", "float16" or
+    "int8+float16", "layers": each Linear's format, "difference": the largest difference of the
+    results as chosen, "float16": with every layer in float16, "refused": the difference each
+    layer left in float16 made when tried in int8}."""
+    def float16(name):
+        return ["float16"] * sum(layer["kind"] == "Linear" for layer in networks[name])
+
+    def stored_all(formats):
+        return {name: stored(layers, formats[name]) for name, layers in networks.items()}
+
+    formats = {name: float16(name) for name in networks}
+    chosen = stored_all(formats)
+    float16_difference = found = difference(run(chosen), reference)
+    fixed = {name: list(f) for name, f in (fixed or {}).items() if name in networks}
+    if fixed:
+        trial = stored_all({**formats, **fixed})
+        tried = difference(run(trial), reference)
+        if tried < margin:
+            formats.update(fixed)
+            chosen, found = trial, tried
+        else:
+            fixed = {}
+    refused = {name: [] for name in networks}
+    sizes = [(layer["in"] * layer["out"], name, k) for name, layers in networks.items() if name not in fixed
+             for k, layer in enumerate([layer for layer in layers if layer["kind"] == "Linear"])]
+    for _, name, k in sorted(sizes, key=lambda size: -size[0]):
+        trial_formats = [*formats[name][:k], "int8", *formats[name][k + 1:]]
+        trial = {**chosen, name: stored(networks[name], trial_formats)}
+        tried = difference(run(trial), reference)
+        if tried < margin:
+            chosen, formats[name], found = trial, trial_formats, tried
+        else:
+            refused[name].append(tried)
+    report = {}
+    for name in networks:
+        kinds = sorted(set(formats[name]), reverse=True)
+        report[name] = {"format": "+".join(kinds) if kinds else "float16", "layers": formats[name],
+                        "difference": found, "float16": float16_difference, "refused": refused[name],
+                        "shared": name in fixed}
+    return chosen, report
+
+
 def _network_file(layers: list[dict], files: Folder) -> dict:
-    """Write a network's float16 weights as one binary file (each Linear's weight, then its
-    bias, little-endian, in order), named by its content: a network that two widgets of a page
-    share is stored and fetched once. Returns what the page needs to fetch and run it: the
-    file's URL and size, and the layers (each Linear with its offset in the file, in bytes)."""
+    """Write a network's weights, as `stored` gives them, as one binary file: each Linear in
+    turn, in its format (float16: its weight then its bias, little-endian float16; int8: its
+    int8 weight, then its float32 scales, then its float32 bias), named by its content (.f16 if
+    every layer is float16, else .i8): a network that two widgets of a page share with the same
+    formats is stored and fetched once. Returns what the page needs to fetch and run it: the
+    file's URL and size, and the layers (each Linear with its format and its offset in the
+    file, in bytes)."""
     blob, page_layers = bytearray(), []
     for layer in layers:
         if layer["kind"] == "Linear":
-            page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"], "offset": len(blob)})
-            blob += layer["weight"].tobytes() + layer["bias"].tobytes()
+            page_layers.append({"kind": "Linear", "in": layer["in"], "out": layer["out"],
+                                "format": layer["format"], "offset": len(blob)})
+            parts = [layer["weight"]] + ([layer["scale"]] if layer["format"] == "int8" else []) + [layer["bias"]]
+            blob += b"".join(p.tobytes() for p in parts)
         else:
             page_layers.append({"kind": layer["kind"]})
-    url = files.write(f"net-{hashlib.sha256(blob).hexdigest()[:16]}.f16", bytes(blob))
+    int8 = any(layer.get("format") == "int8" for layer in page_layers)
+    url = files.write(f"net-{hashlib.sha256(blob).hexdigest()[:16]}{FORMATS['int8' if int8 else 'float16']}", bytes(blob))
     return {"url": url, "bytes": len(blob), "layers": page_layers}
 
 
@@ -710,8 +886,21 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
     sliders = [{"label": s.description, "min": s.min, "max": s.max, "step": s.step,
                 "value": s.value, "format": s.readout_format} for s in parts["sliders"]]
     dpi_scale = fig.dpi / 72
+    # A fixture for the tests (not part of the site): the PyTorch decoder's output for 100
+    # codes across the sliders' ranges, to compare with what the page computes; on them, the
+    # decoder's weights travel in int8 if the page's digits stay within INT8_MARGIN.
+    rng = np.random.default_rng(1)
+    codes = np.column_stack([rng.uniform(s["min"], s["max"], 100) for s in sliders])
+    with torch.no_grad():
+        reference = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
+    (markup_dir / f"{widget_id}-decoder-check.json").write_text(json.dumps(
+        {"codes": codes.tolist(), "pixels": np.round(reference, 6).tolist()}))
+    key = network_key(layers)
+    chosen, report = choose_formats({"decoder": layers}, lambda nets: run_decoder(nets["decoder"], codes),
+                                    reference, fixed={"decoder": files.formats[key]} if key in files.formats else {})
+    files.formats.setdefault(key, report["decoder"]["layers"])
     data = {
-        "form": "decoder", "sliders": sliders, "network": _network_file(layers, files),
+        "form": "decoder", "sliders": sliders, "network": _network_file(chosen["decoder"], files),
         "size": [fig.bbox.width, height], "background": background,
         "alt": describe_figure(fig),
         "image_box": _pixel_box(parts["images"]["digit"], height),
@@ -722,14 +911,7 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
         "words": _words(),
     }
     data["download"] = _megabytes(data["network"]["bytes"])
-    # A fixture for the tests (not part of the site): the PyTorch decoder's output for 100
-    # codes across the sliders' ranges, to compare with what the page computes.
-    rng = np.random.default_rng(1)
-    codes = np.column_stack([rng.uniform(s["min"], s["max"], 100) for s in sliders])
-    with torch.no_grad():
-        reference = np.stack([widget.decode(float(a), float(b)).reshape(-1) for a, b in codes])
-    (markup_dir / f"{widget_id}-decoder-check.json").write_text(json.dumps(
-        {"codes": codes.tolist(), "pixels": np.round(reference, 6).tolist()}))
+    _write_weights_report(markup_dir, widget_id, report, {"decoder": layers}, {"decoder": data["network"]})
     extra = (f'<canvas class="aew-canvas" width="{int(fig.bbox.width)}" height="{int(height)}" '
              f'role="img" aria-label="{html.escape(data["alt"])}"></canvas>'
              '<p class="aew-status" role="status"></p>')
@@ -741,20 +923,43 @@ def _decoder_form(widget, widget_id: str, files: Folder, markup_dir: Path, layer
 def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> str | None:
     """The web form of a drawing view (helpers/widgets/drawing.py), from its `web_parts()`:
     a pad, the view's controls, its figure without the moving parts, where the page draws
-    those, its text templates, and its networks as float16 files. None if a network has a
-    layer the page cannot run. Writes <id>-drawing-check.json for the tests: what PyTorch
-    computes for a few digits."""
+    those, its text templates, and its networks as binary files (each layer in int8 where the
+    page's results stay within INT8_MARGIN, else float16: choose_formats). None if a network has a layer the
+    page cannot run. Writes <id>-drawing-check.json for the tests: what PyTorch computes for a
+    few digits (on which the formats are chosen)."""
     from PIL import Image
 
     from helpers.drawing import EXAMPLES, prepare_digit, render_strokes
     from helpers.widgets.drawing import EMPTY
     parts = widget.web_parts()
-    networks = {}
-    for name, modules in parts["networks"].items():
-        layers = network_layers(modules)
-        if layers is None:
-            return None
-        networks[name] = _network_file(layers, files)
+    layers = {name: network_layers(modules) for name, modules in parts["networks"].items()}
+    if any(network is None for network in layers.values()):
+        return None
+    # A fixture for the tests (not part of the site): PyTorch's results for the digit the
+    # notebook left on the pad and for the examples, under a few settings of the controls.
+    pad = widget.pad
+    digits = ([pad.digit] if pad.digit is not None else []) + [
+        prepare_digit(render_strokes(strokes)) for strokes in EXAMPLES.values()]
+    settings = [{}]
+    if "kind" in widget.controls:         # the denoising view: each noise at two levels
+        settings = [{"kind": k, "level": level} for k in parts["data"]["kinds"] for level in (0.25, 0.6)]
+    cases = [(digit, setting) for digit in digits for setting in settings]
+
+    def results():
+        out = []
+        for digit, setting in cases:
+            result = widget.compute(digit, **setting)
+            result.update(parts.get("check", lambda r: {})(result))
+            out.append(result)
+        return out
+
+    reference = results()
+    (markup_dir / f"{widget_id}-drawing-check.json").write_text(json.dumps([
+        {"digit": np.round(digit, 7).reshape(-1).tolist(), "setting": setting, "result": _jsonable(result)}
+        for (digit, setting), result in zip(cases, reference)]))
+    chosen, report = _choose_view_formats(parts["networks"], layers, results, reference, files)
+    networks = {name: _network_file(chosen[name], files) for name in layers}
+    _write_weights_report(markup_dir, widget_id, report, layers, networks)
     fig, height = widget.redraw.fig, widget.redraw.fig.bbox.height
     dpi_scale = fig.dpi / 72
 
@@ -771,7 +976,6 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
         controls.append({"name": name, "label": control.description or name, "kind": kind,
                          "values": [label for label, _ in choices], "numbers": [v for _, v in choices],
                          "start": next(i for i, (_, v) in enumerate(choices) if _same(v, control.value))})
-    pad = widget.pad
     start = None
     if pad.background is not None and not pad.strokes:     # a digit loaded from code
         step = pad.size // 28
@@ -819,22 +1023,6 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
     data["download"] = _megabytes(sum(n["bytes"] for n in {n["url"]: n for n in networks.values()}.values())
                                   + sheet_bytes + data["view_data"]["bytes"])
 
-    # A fixture for the tests (not part of the site): PyTorch's results for the digit the
-    # notebook left on the pad and for the examples, under a few settings of the controls.
-    digits = ([pad.digit] if pad.digit is not None else []) + [
-        prepare_digit(render_strokes(strokes)) for strokes in EXAMPLES.values()]
-    settings = [{}]
-    if "kind" in widget.controls:         # the denoising view: each noise at two levels
-        settings = [{"kind": k, "level": level} for k in parts["data"]["kinds"] for level in (0.25, 0.6)]
-    check = []
-    for digit in digits:
-        for setting in settings:
-            result = widget.compute(digit, **setting)
-            result.update(parts.get("check", lambda r: {})(result))
-            check.append({"digit": np.round(digit, 7).reshape(-1).tolist(), "setting": setting,
-                          "result": _jsonable(result)})
-    (markup_dir / f"{widget_id}-drawing-check.json").write_text(json.dumps(check))
-
     labels = pad.labels()
     extra = (
         '<div class="aew-drawing-row"><div class="aew-pad">'
@@ -863,3 +1051,64 @@ def _jsonable(value):
     if isinstance(value, float):
         return round(value, 7)
     return value
+
+
+def _choose_view_formats(modules: dict, layers: dict, results, reference, files: Folder):
+    """choose_formats for a drawing view: its networks (name -> modules, as web_parts gives
+    them, and as network_layers) tried in PyTorch itself, by computing the view's `results()`
+    with each Linear's weights set to the stored ones (and set back afterwards). Names that run
+    the very same modules (one DAE for two kinds of noise) are one network, chosen once;
+    networks that share only some of their modules all stay float16. A network another widget
+    of the page runs keeps the formats chosen there if they suit this view (files.formats)."""
+    import torch
+    key = {name: tuple(id(m) for m in ms) for name, ms in modules.items()}
+    first = {}                                   # one name per distinct network
+    for name in modules:
+        first.setdefault(key[name], name)
+    ids = [i for k in first for i in k]
+    if len(ids) != len(set(ids)):
+        return {n: stored(l, "float16") for n, l in layers.items()}, {
+            n: {"format": "float16", "layers": [l["format"] for l in stored(ls, "float16") if l["kind"] == "Linear"],
+                "difference": None, "float16": None, "refused": [], "shared": False} for n, ls in layers.items()}
+    linears = {name: [m for m in modules[name] if type(m).__name__ == "Linear"] for name in first.values()}
+    saved = {id(m): (m.weight.detach().clone(), m.bias.detach().clone()) for ms in linears.values() for m in ms}
+
+    def run(networks):
+        with torch.no_grad():
+            for name, ms in linears.items():
+                for module, layer in zip(ms, [l for l in networks[name] if l["kind"] == "Linear"]):
+                    weight, bias = _linear(layer)
+                    module.weight.copy_(torch.from_numpy(weight))
+                    module.bias.copy_(torch.from_numpy(bias))
+        try:
+            return results()
+        finally:
+            with torch.no_grad():
+                for ms in linears.values():
+                    for module in ms:
+                        module.weight.copy_(saved[id(module)][0])
+                        module.bias.copy_(saved[id(module)][1])
+
+    keys = {name: network_key(layers[name]) for name in first.values()}
+    chosen, report = choose_formats({name: layers[name] for name in first.values()}, run, reference,
+                                    fixed={n: files.formats[k] for n, k in keys.items() if k in files.formats})
+    for name, k in keys.items():
+        files.formats.setdefault(k, report[name]["layers"])
+    rep_of = {name: first[key[name]] for name in modules}
+    return {n: chosen[rep_of[n]] for n in layers}, {n: report[rep_of[n]] for n in layers}
+
+
+def _write_weights_report(markup_dir: Path, widget_id: str, report: dict, layers: dict, files_written: dict) -> None:
+    """<id>-weights.json beside the widget's markup (not part of the site): each network's
+    format, the largest difference int8 made on the check data (and float16 did), its file and
+    its size, and the size it has in float16, for the build's summary and the tests."""
+    float16_bytes = {name: sum(2 * (l["in"] * l["out"] + l["out"]) for l in ls if l["kind"] == "Linear")
+                     for name, ls in layers.items()}
+    def shown(value):               # JSON has no infinity: a difference in a text is said so
+        return value if value is None or math.isfinite(value) else "a text differs"
+
+    (markup_dir / f"{widget_id}-weights.json").write_text(json.dumps({
+        name: {**report[name], "difference": shown(report[name]["difference"]),
+               "float16": shown(report[name]["float16"]), "refused": [shown(v) for v in report[name]["refused"]],
+               "url": files_written[name]["url"], "bytes": files_written[name]["bytes"],
+               "float16_bytes": float16_bytes[name]} for name in layers}, indent=1))

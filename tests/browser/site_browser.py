@@ -256,6 +256,19 @@ def move_controls(page, figure) -> list[dict]:
     return results
 
 
+def is_network(url: str) -> bool:
+    """A network's weights (website/export.py's FORMATS: a .f16 or an .i8 file)."""
+    from website.export import FORMATS
+    return url.endswith(tuple(FORMATS.values()))
+
+
+def weight_formats(widget_id: str) -> dict:
+    """{network: its format and the largest difference int8 made at build time} of a live
+    widget (website/export.py writes <id>-weights.json beside its check data)."""
+    found = list(CHECKS.glob(f"*/{widget_id}-weights.json"))
+    return json.loads(found[0].read_text()) if found else {}
+
+
 def decoder_checks() -> dict:
     """{widget id: its saved PyTorch outputs} for every browser decoder of the site."""
     return {p.name.removesuffix("-decoder-check.json"): p for p in sorted(CHECKS.glob("*/*-decoder-check.json"))}

@@ -78,7 +78,7 @@ def page_problems(page, log, path: str) -> list[str]:
         problems.append("a notebook page without maths: the build did not render it?")
     if log.at_load > PAGE_BUDGET:
         problems.append(f"{log.at_load / 1e6:.2f} MB fetched until load (at most {PAGE_BUDGET / 1e6} MB)")
-    weights = [url for url in log.requests if url.endswith(".f16")]
+    weights = [url for url in log.requests if sb.is_network(url)]
     if weights:
         problems.append(f"networks fetched before any widget was near: {weights[:3]}")
     return [f"{path}: {p}" for p in problems]
@@ -135,7 +135,7 @@ def test_widgets_move_offline(site, offline, output):
                 figure.screenshot(path=str(output / f"{widget}-after.png"))
             assert not log.errors, f"{path}: console errors {log.errors[:5]}"
             assert not log.failed and not log.outside, f"{path}: {log.failed[:3]} {log.outside[:3]}"
-            networks = [url for url in log.requests if url.endswith(".f16")]
+            networks = [url for url in log.requests if sb.is_network(url)]
             wanted = page.evaluate("""() => Array.from(document.querySelectorAll('script.aew-data')).flatMap(s => {
                 const d = JSON.parse(s.textContent);
                 return d.network ? [d.network.url] : d.networks ? Object.values(d.networks).map(n => n.url) : [];
@@ -155,7 +155,9 @@ def test_decoders_match_pytorch(site, offline):
                                   next(p.name for p in (sb.SITE / "notebooks").glob(f"{widget_id[:2]}_*.html")))
         try:
             worst = sb.decoder_parity(page, widget_id)
-            print(f"{widget_id}: largest difference {worst:.5f} per pixel over 100 codes")
+            weights = sb.weight_formats(widget_id)["decoder"]
+            print(f"{widget_id}: largest difference {worst:.5f} per pixel over 100 codes "
+                  f"({weights['format']} weights; at build time, as shipped against float32: {weights['difference']:.5f})")
             assert worst < 0.01, f"{widget_id}: the page's decoder differs from PyTorch's by {worst:.4f}"
             checked += 1
         finally:
@@ -287,7 +289,7 @@ def _largest(a, b) -> float:
 
 def same_text(page_text: str, python_text: str) -> bool:
     """The same words, and each number the same up to one unit of its last printed digit (the
-    float16 weights can tip a rounding: 0.0221 against 0.0220)."""
+    float16 or int8 weights can tip a rounding: 0.0221 against 0.0220)."""
     import re
     number = r"-?\d+(?:\.\d+)?"
     if re.split(number, page_text) != re.split(number, python_text):
@@ -328,7 +330,8 @@ def test_drawing_pads_compute_as_pytorch(number, site, offline):
                 assert ours["guess"] == theirs["guess"]
             assert same_text(ours["text"], theirs["text"]), f"{number}: page {ours['text']!r}, PyTorch {theirs['text']!r}"
         print(f"\n{number}: largest page - PyTorch difference over {len(check)} cases: "
-              + ", ".join(f"{k} {v:.5f}" for k, v in worst.items()))
+              + ", ".join(f"{k} {v:.5f}" for k, v in worst.items()) + "; weights: " + ", ".join(
+                  f"{k} {w['format']}" for k, w in sb.weight_formats(widget.removeprefix("aew-")).items()))
         limits = {"code": 0.05, "mu": 0.02, "sigma": 0.02, "probabilities": 0.01, "error": 0.001,
                   "errors": 0.001}
         for key, value in worst.items():

@@ -5,7 +5,7 @@
  *   - "frames": pictures the widget drew at build time for each setting of its controls; the
  *     controls pick one (a keyboard-usable <input type="range">, <select> or radio group);
  *   - "decoder": a latent explorer; the forward pass (Linear layers, ReLU, sigmoid) runs here
- *     on the decoder's float16 weights, drawing the digit on a canvas;
+ *     on the decoder's weights (int8 or float16), drawing the digit on a canvas;
  *   - "drawing": a drawing pad (pointer: mouse, pen or finger) and the view of notebook 01, 02
  *     or 06 beside it; the drawing is prepared as helpers/drawing.py does (`prepareDigit`, with
  *     that module's constants from the page's data) and the view's networks run here, with the
@@ -191,16 +191,30 @@
     return halfToFloat;
   }
 
-  // A network's file (website/export.py's _network_file): each Linear's weight, then its bias,
-  // float16 little-endian, at the offsets the layers give -> layers with Float32Array weights.
+  // A network's file (website/export.py's _network_file) -> layers with Float32Array weights.
+  // Each Linear is at the offset its layer gives, in its format (website/export.py's FORMATS):
+  // "float16": its weight then its bias, float16 little-endian; "int8": its weight as int8,
+  // then one float32 scale per row (weight = int8 * scale), then its float32 bias.
   function layersFrom(spec, buffer) {
-    var table = float16Table(), view = new DataView(buffer);
+    var view = new DataView(buffer);
     return spec.layers.map(function (layer) {
       if (layer.kind !== "Linear") return layer;
-      var count = layer.in * layer.out + layer.out, all = new Float32Array(count);
-      for (var i = 0; i < count; i++) all[i] = table[view.getUint16(layer.offset + 2 * i, true)];
-      return { kind: "Linear", in: layer.in, out: layer.out,
-               weight: all.subarray(0, layer.in * layer.out), bias: all.subarray(layer.in * layer.out) };
+      var n = layer.in * layer.out, weight = new Float32Array(n), bias = new Float32Array(layer.out), i;
+      if (layer.format === "float16") {
+        var table = float16Table();
+        for (i = 0; i < n; i++) weight[i] = table[view.getUint16(layer.offset + 2 * i, true)];
+        for (i = 0; i < layer.out; i++) bias[i] = table[view.getUint16(layer.offset + 2 * (n + i), true)];
+      } else if (layer.format === "int8") {
+        var scales = layer.offset + n, biases = scales + 4 * layer.out;
+        for (var o = 0; o < layer.out; o++) {
+          var scale = view.getFloat32(scales + 4 * o, true), row = o * layer.in;
+          for (i = 0; i < layer.in; i++) weight[row + i] = view.getInt8(layer.offset + row + i) * scale;
+          bias[o] = view.getFloat32(biases + 4 * o, true);
+        }
+      } else {
+        throw new Error(spec.url + ": unknown format " + layer.format);
+      }
+      return { kind: "Linear", in: layer.in, out: layer.out, weight: weight, bias: bias };
     });
   }
 
