@@ -76,28 +76,21 @@ def latency(moves: int = MOVES) -> np.ndarray:
     return timings
 
 
-def drawing_latency(drawings: int = DRAWINGS) -> dict:
-    """{page: ms from each example button's click to its view redrawn}."""
+def on_each_page(paths, measure, compress: bool = False) -> dict:
+    """{path: measure(page, log)} for each page of the built site, opened offline; stops when a
+    page asks outside the site or logs an error."""
     from playwright.sync_api import sync_playwright
     chromium = lab_browser.find_chromium()
     if chromium is None:
         raise SystemExit("Chromium is missing: " + lab_browser.INSTALL_HINT)
-    server = site_browser.serve(site_browser.SITE)
+    server = site_browser.serve(site_browser.SITE, compress=compress)
     results = {}
     try:
         with sync_playwright() as p:
             browser, context = site_browser.offline_context(p, chromium, server.base)
-            for path in DRAWING_PAGES:
+            for path in paths:
                 page, log = site_browser.open_offline(context, f"{server.base}/{path}")
-                figure = page.locator("figure.aew-drawing").first
-                site_browser.wait_ready(figure)
-                buttons = figure.get_by_role("button", name="draw an example")
-                for n in range(4):                               # warm-up: JIT, first draws
-                    buttons.nth(n % buttons.count()).click()
-                page.evaluate("() => { AEW.drawTimings.length = 0; }")
-                for n in range(drawings):
-                    buttons.nth(n % buttons.count()).click()
-                results[path] = np.array(page.evaluate("() => AEW.drawTimings.slice()"))
+                results[path] = measure(page, log)
                 if log.outside or log.errors:
                     raise SystemExit(f"{path} asked outside the site or logged errors: {log.outside[:3]} {log.errors[:3]}")
                 page.close()
@@ -105,6 +98,21 @@ def drawing_latency(drawings: int = DRAWINGS) -> dict:
     finally:
         server.stop()
     return results
+
+
+def drawing_latency(drawings: int = DRAWINGS) -> dict:
+    """{page: ms from each example button's click to its view redrawn}."""
+    def measure(page, log):
+        figure = page.locator("figure.aew-drawing").first
+        site_browser.wait_ready(figure)
+        buttons = figure.get_by_role("button", name="draw an example")
+        for n in range(4):                               # warm-up: JIT, first draws
+            buttons.nth(n % buttons.count()).click()
+        page.evaluate("() => { AEW.drawTimings.length = 0; }")
+        for n in range(drawings):
+            buttons.nth(n % buttons.count()).click()
+        return np.array(page.evaluate("() => AEW.drawTimings.slice()"))
+    return on_each_page(DRAWING_PAGES, measure)
 
 
 def site_size() -> int:
@@ -113,24 +121,10 @@ def site_size() -> int:
 
 def page_bytes(compress: bool) -> dict:
     """{page: (bytes until load, bytes after moving every widget once, widgets)}."""
-    from playwright.sync_api import sync_playwright
-    chromium = lab_browser.find_chromium()
-    server = site_browser.serve(site_browser.SITE, compress=compress)
-    results = {}
-    try:
-        with sync_playwright() as p:
-            browser, context = site_browser.offline_context(p, chromium, server.base)
-            for path in site_browser.site_pages():
-                page, log = site_browser.open_offline(context, f"{server.base}/{path}")
-                widgets = site_browser.move_every_widget(page)
-                results[path] = (log.at_load, log.bytes(), widgets)
-                if log.outside or log.errors:
-                    raise SystemExit(f"{path} asked outside the site or logged errors: {log.outside[:3]} {log.errors[:3]}")
-                page.close()
-            browser.close()
-    finally:
-        server.stop()
-    return results
+    def measure(page, log):
+        widgets = site_browser.move_every_widget(page)
+        return log.at_load, log.bytes(), widgets
+    return on_each_page(site_browser.site_pages(), measure, compress=compress)
 
 
 def pages(with_lighthouse: bool = True) -> None:
