@@ -87,7 +87,9 @@ def page_problems(page, log, path: str) -> list[str]:
 def test_every_page_offline(site, offline, output):
     paths = sb.site_pages(site)
     notebooks = [p for p in paths if p.startswith("notebooks/")]
-    assert "index.html" in paths and len(notebooks) == 8, f"pages of the site: {paths}"
+    course = sorted(p.stem for p in (sb.REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert "index.html" in paths and [p[len("notebooks/"):-len(".html")] for p in sorted(notebooks)] == course, \
+        f"a page for each notebook of the course ({course}); pages of the site: {paths}"
     problems = []
     for path in paths:
         page, log = sb.open_offline(offline, f"{offline.base}/{path}")
