@@ -508,7 +508,8 @@ def test_make_unpack_installs_a_good_pack_and_refuses_a_bad_one(judge_pack, tmp_
     done = make("unpack", f"PACK={judge_pack['path']}", env=env)
     assert done.returncode == 0, done.stderr
     assert "1 installed" in done.stdout and f"installing it into {folder}" in done.stdout
-    assert re.search(r"Pack: 3\d models of this course are not in the pack", done.stdout)
+    missing = re.search(r"Pack: (\d+) models of this course are not in the pack", done.stdout)
+    assert missing and int(missing.group(1)) >= 30, done.stdout[:500]      # every model but the judge
     assert "deep 2-D autoencoder (ae-784-1000-500-250-2): the pack has no model of this name" in done.stdout
     assert listing(folder) == judge_pack["teacher"]
 
