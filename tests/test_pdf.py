@@ -30,3 +30,13 @@ def test_a_notebook_prints_with_formulas_figures_and_widgets(tmp_path):
     assert made["images"] == 2 and made["widgets"] == 1, "the figure and the widget's picture"
     assert made["refused"] == [], "the page asked for something outside the machine"
     assert nbformat.read(path, as_version=4) == nb, "the notebook itself is not written"
+
+
+def test_it_prints_where_an_event_loop_runs_already(tmp_path):
+    """As in a notebook's kernel, or after the browser tests' Playwright session in this process:
+    the exporter must not try to start a second event loop in the caller's thread."""
+    import asyncio
+
+    async def inside_a_loop():
+        test_a_notebook_prints_with_formulas_figures_and_widgets(tmp_path)
+    asyncio.run(inside_a_loop())

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import base64
 import os
 import shutil
@@ -88,7 +89,11 @@ def exporter():
             return resources
 
         def run_playwright(self, html):
-            return asyncio.run(self._print(html))
+            # In a thread of its own, with its own event loop: the caller's thread may be
+            # running one already (a notebook's kernel, or a Playwright session in the tests),
+            # and asyncio.run refuses to start a second loop there.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+                return thread.submit(asyncio.run, self._print(html)).result()
 
         async def _print(self, html):
             from playwright.async_api import async_playwright
