@@ -131,7 +131,7 @@ def test_unknown_widget_gets_its_picture_as_executed(files, tmp_path):
     form, markup = web.web_form(custom, "01-3", files, tmp_path)
     assert form == "static"
     assert "moves in JupyterLab" in markup and 'alt="Figure: line plot' in markup
-    assert len(list(files.path.glob("*.png"))) == 1
+    assert len(list(files.path.glob("*.webp"))) == 1
 
 
 @pytest.fixture(scope="module")

@@ -380,13 +380,21 @@ def _web_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> tuple[
 GREY_LEVELS = 48     # shades of grey a widget's greyscale picture keeps on the website
 
 
-def _save_png(png: bytes, files: Folder) -> str:
-    """Save a widget's PNG under a name made of its hash (the same picture is stored once),
-    compressed for the web: greyscale pictures with GREY_LEVELS evenly spaced shades (each
-    pixel within 3 of its 255 levels, which no eye tells apart on these digits and plots, and
-    a sixth smaller: 3 MB of the site's precomputed frames), coloured ones reduced to a
-    palette of 256 colours (as a GIF would; invisible on these figures, and a third of the
-    size)."""
+# Widgets' pictures are stored as lossless WebP: the same pixels as the PNG, about a fifth fewer
+# bytes on these figures (every current browser reads it: Chrome 32, Firefox 65, Safari 14).
+# The encoder's effort (for lossless WebP, `method` and `quality` both set it): method 4 at
+# quality 100 took 0.05 s per frame of 08 and 09 for 77% of the PNG's bytes; method 5, 0.3 s
+# for 74%; method 6, 1.6 s for 74%.
+WEBP_EFFORT = {"method": 4, "quality": 100}
+
+
+def _save_picture(png: bytes, files: Folder) -> str:
+    """Save a widget's picture (PNG bytes, as the kernel made it) under a name made of its hash
+    (the same picture is stored once), compressed for the web: greyscale pictures with
+    GREY_LEVELS evenly spaced shades (each pixel within 3 of its 255 levels, which no eye tells
+    apart on these digits and plots, and a sixth smaller: 3 MB of the site's precomputed
+    frames), coloured ones reduced to a palette of 256 colours (as a GIF would; invisible on
+    these figures, and a third of the size); then written as lossless WebP."""
     from PIL import Image
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
@@ -397,9 +405,9 @@ def _save_png(png: bytes, files: Folder) -> str:
         image = Image.fromarray(rgb).quantize(256, method=Image.Quantize.FASTOCTREE,
                                               dither=Image.Dither.NONE)
     buffer = io.BytesIO()
-    image.save(buffer, format="png", compress_level=9)
+    image.convert("RGB").save(buffer, format="webp", lossless=True, exact=True, **WEBP_EFFORT)
     data = buffer.getvalue()
-    url = files.write(hashlib.sha256(data).hexdigest()[:16] + ".png", data)
+    url = files.write(hashlib.sha256(data).hexdigest()[:16] + ".webp", data)
     files.sizes[url] = image.size
     return url
 
@@ -545,7 +553,7 @@ def _frames_form(widget, widget_id: str, files: Folder, spec: Frames) -> str:
         key = ",".join(map(str, index))
         if key in frames:
             continue
-        frames[key] = {"img": [intern(srcs, _save_png(i.value, files)) for i in images],
+        frames[key] = {"img": [intern(srcs, _save_picture(i.value, files)) for i in images],
                        "alt": intern(alts, describe_figure(fig) if fig is not None else "widget picture"),
                        "html": [intern(htmls, t.value) for t in texts]}
     set_controls(tuple(start[n] for n in names))
@@ -567,7 +575,7 @@ def _static_form(widget, widget_id: str, files: Folder) -> str:
     images, texts = _outputs(widget)
     fig = _figure_of(widget)
     alt = describe_figure(fig) if fig is not None else f"{type(widget).__name__} as executed"
-    pictures = "".join(files.img(_save_png(i.value, files), alt) for i in images if i.value)
+    pictures = "".join(files.img(_save_picture(i.value, files), alt) for i in images if i.value)
     words = "".join(f'<div class="aew-html">{t.value}</div>' for t in texts)
     return (f'<figure class="aew aew-static" id="aew-{widget_id}">{words}{pictures}'
             f'<figcaption class="aew-note">This picture is the widget as executed: it moves in '
@@ -832,13 +840,13 @@ def _network_file(layers: list[dict], files: Folder) -> dict:
 
 
 def _background(redraw, files: Folder) -> str:
-    """The figure of a FastRedraw without its moving parts, saved as a PNG; its URL."""
+    """The figure of a FastRedraw without its moving parts, saved as a picture; its URL."""
     from PIL import Image
     redraw.canvas.restore_region(redraw.background)
     rgba = np.asarray(redraw.canvas.buffer_rgba())[..., :3].copy()
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, format="png")
-    return _save_png(buffer.getvalue(), files)
+    return _save_picture(buffer.getvalue(), files)
 
 
 def _pixel_box(artist, height: float) -> list[float]:
@@ -1018,7 +1026,7 @@ def _drawing_form(widget, widget_id: str, files: Folder, markup_dir: Path) -> st
             sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = np.round(np.clip(image, 0, 1) * 255)
         buffer = io.BytesIO()
         Image.fromarray(sheet).save(buffer, format="png")
-        data["sheet"] = _save_png(buffer.getvalue(), files)
+        data["sheet"] = _save_picture(buffer.getvalue(), files)
     sheet_bytes = (files.path / data["sheet"].split("/")[-1]).stat().st_size if "sheet" in data else 0
     data["download"] = _megabytes(sum(n["bytes"] for n in {n["url"]: n for n in networks.values()}.values())
                                   + sheet_bytes + data["view_data"]["bytes"])
