@@ -34,9 +34,12 @@ def test_a_notebook_prints_with_formulas_figures_and_widgets(tmp_path):
 
 def test_it_prints_where_an_event_loop_runs_already(tmp_path):
     """As in a notebook's kernel, or after the browser tests' Playwright session in this process:
-    the exporter must not try to start a second event loop in the caller's thread."""
+    the exporter must not try to start a second event loop in the caller's thread. The loop is
+    started in a thread of the test's own, which has none yet whatever ran before."""
     import asyncio
+    import concurrent.futures
 
     async def inside_a_loop():
         test_a_notebook_prints_with_formulas_figures_and_widgets(tmp_path)
-    asyncio.run(inside_a_loop())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, inside_a_loop()).result()
