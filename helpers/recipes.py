@@ -486,8 +486,18 @@ class VAERecipe(LayeredRecipe):
         return super().training(n) + "".join(f";\n    {e}" for e in extras)
 
 
+class TrainedWithLabels:
+    """For a recipe whose network is given the labels with the images (the classifier, the
+    conditional VAE): fit hands it (x, y) batches, and tracks the held-out digits' loss."""
+
+    def train(self, model, data) -> dict:
+        return fit(model, data.x_train, data.y_train, loss_fn=self.loss_fn(), x_val=data.x_test,
+                   y_val=data.y_test, epochs=self.epochs(data), batch_size=self.batch_size,
+                   lr=self.lr, seed=self.seed, desc=self.name)
+
+
 @dataclass(frozen=True, kw_only=True)
-class ConditionalVAERecipe(LayeredRecipe):
+class ConditionalVAERecipe(TrainedWithLabels, LayeredRecipe):
     """helpers.vae.ConditionalVAE, trained on the negative ELBO with the labels given to the
     encoder and the decoder (nats per image)."""
     beta: float = 1.0
@@ -506,11 +516,6 @@ class ConditionalVAERecipe(LayeredRecipe):
     def loss_fn(self):
         return partial(conditional_vae_loss, beta=self.beta)
 
-    def train(self, model, data) -> dict:
-        return fit(model, data.x_train, data.y_train, loss_fn=self.loss_fn(), x_val=data.x_test,
-                   y_val=data.y_test, epochs=self.epochs(data), batch_size=self.batch_size,
-                   lr=self.lr, seed=self.seed, desc=self.name)
-
     def architecture(self) -> str:
         k, hidden = self.sizes[-1], _sizes(self.sizes[1:-1])
         return (f"conditional VAE: encoder {self.sizes[0]} pixels + one-hot label (10)-{hidden}-"
@@ -525,7 +530,7 @@ class ConditionalVAERecipe(LayeredRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClassifierRecipe(LayeredRecipe):
+class ClassifierRecipe(TrainedWithLabels, LayeredRecipe):
     """An MLP classifier (ReLU between layers, class scores out) trained on the labels."""
 
     track_held_out = True
@@ -536,11 +541,6 @@ class ClassifierRecipe(LayeredRecipe):
 
     def loss_fn(self):
         return cross_entropy_loss
-
-    def train(self, model, data) -> dict:
-        return fit(model, data.x_train, data.y_train, loss_fn=self.loss_fn(), x_val=data.x_test,
-                   y_val=data.y_test, epochs=self.epochs(data), batch_size=self.batch_size,
-                   lr=self.lr, seed=self.seed, desc=self.name)
 
     def architecture(self) -> str:
         return f"MLP {_sizes(self.sizes)} (ReLU hidden layer, class scores out)"
